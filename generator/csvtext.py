@@ -1,0 +1,173 @@
+"""Turning the bytes of a Sheets export into rows and "column lists".
+
+Parsers take text (``io.StringIO`` in tests); :func:`read_text` is the only part that touches the
+file system.  Real exports carry a byte-order mark, CRLF line ends, quoted cells with commas or line
+breaks, trailing empty rows and columns and cells padded with spaces: all of that loads.  What is
+not CSV text (a spreadsheet saved as .xlsx, a binary file, a folder) is refused with one message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import InputError
+
+MAX_CELL_CHARS = 100_000  # a cell longer than this is a mistake (a pasted file), not a value
+MAX_FILE_BYTES = 200 * 1024 * 1024  # larger than any sheet Google Sheets can export
+
+# Magic numbers of files people give by mistake, with what to do instead.
+_NOT_CSV = (
+    (b"PK\x03\x04", "an .xlsx/.ods spreadsheet (a ZIP file)"),
+    (b"\xd0\xcf\x11\xe0", "an .xls spreadsheet"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x1f\x8b", "a gzip file"),
+)
+_EXPORT_HINT = "export the tab as CSV (in Google Sheets: File > Download > Comma-separated values)"
+
+
+def read_text(path: str) -> str:
+    """Read a CSV file as text, accepting UTF-8 (with or without BOM) and UTF-16 with a BOM.
+
+    Anything else that is not text is refused with an :class:`InputError` naming the file.
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise InputError("file not found", file=name)
+    if os.path.isdir(name):
+        raise InputError("this is a folder, not a CSV file", file=name)
+    try:
+        size = os.path.getsize(name)
+        if size > MAX_FILE_BYTES:
+            raise InputError(
+                f"file is {size // (1024 * 1024)} MB; a sheet export is at most "
+                f"{MAX_FILE_BYTES // (1024 * 1024)} MB",
+                file=name,
+            )
+        with open(name, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", file=name) from None
+    return decode(data, name)
+
+
+def decode(data: bytes, name: str) -> str:
+    """Decode the bytes of a CSV export, or refuse them with a message that says what they are."""
+    if not data.strip():
+        raise InputError("file is empty", file=name)
+    for magic, what in _NOT_CSV:
+        if data.startswith(magic):
+            raise InputError(f"this is {what}, not CSV text: {_EXPORT_HINT}", file=name)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("broken UTF-16 text", file=name) from None
+    else:
+        if b"\x00" in data:
+            raise InputError(f"this is a binary file, not CSV text: {_EXPORT_HINT}", file=name)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InputError(
+                f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}): "
+                f"save or export it as UTF-8 CSV",
+                file=name,
+                row=line,
+            ) from None
+    return text
+
+
+def parse_rows(text: str, name: str) -> list[list[str]]:
+    """Parse CSV text into rows of stripped cells, with trailing blank cells and rows removed."""
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for raw in reader:
+            cells = [cell.strip() for cell in raw]
+            for col, cell in enumerate(cells, start=1):
+                if len(cell) > MAX_CELL_CHARS:
+                    raise InputError(
+                        f"cell has {len(cell):,} characters; the most a value may have is "
+                        f"{MAX_CELL_CHARS:,} (is a quote left open?)",
+                        file=name,
+                        row=reader.line_num,
+                        column=col,
+                    )
+            while cells and not cells[-1]:
+                cells.pop()
+            rows.append(cells)
+    except csv.Error as exc:
+        raise InputError(
+            f"not valid CSV ({exc}); check for a quote that is never closed",
+            file=name,
+            row=reader.line_num,
+        ) from None
+    while rows and not rows[-1]:
+        rows.pop()
+    if not rows:
+        raise InputError("file is empty", file=name)
+    return rows
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    """One column of a column-list file: its header and its non-blank values with their rows."""
+
+    header: str
+    column: int
+    values: tuple[str, ...]
+    rows: tuple[int, ...]
+
+
+def column_lists(rows: list[list[str]], name: str) -> list[RawColumn]:
+    """Read a "column list" file: row 1 holds headers, each column lists values top to bottom.
+
+    Blank cells are skipped.  A value under a blank header is refused (it would silently vanish);
+    a blank header over an empty column is a trailing column and is ignored.
+    """
+    header = rows[0]
+    width = max(len(row) for row in rows)
+    columns: list[RawColumn] = []
+    for col in range(width):
+        title = header[col] if col < len(header) else ""
+        values: list[str] = []
+        where: list[int] = []
+        for row_number, row in enumerate(rows[1:], start=2):
+            if col < len(row) and row[col]:
+                values.append(row[col])
+                where.append(row_number)
+        if not title:
+            if values:
+                raise InputError(
+                    f"value {values[0]!r} is under a blank header; give the column a name "
+                    f"or delete the value",
+                    file=name,
+                    row=where[0],
+                    column=col + 1,
+                )
+            continue
+        columns.append(RawColumn(title, col + 1, tuple(values), tuple(where)))
+    return columns
+
+
+def normalise_header(title: str) -> str:
+    """``"Shard Keys"``, ``"shard_keys"`` and ``"SHARDKEYS"`` all become ``"shardkeys"``."""
+    return "".join(ch for ch in title.casefold() if ch.isalnum())
+
+
+def first_duplicate(names: Iterable[str]) -> tuple[int, int] | None:
+    """Positions (first, second) of the first name that repeats, ignoring case, else None."""
+    seen: dict[str, int] = {}
+    for index, value in enumerate(names):
+        key = value.casefold()
+        if key in seen:
+            return seen[key], index
+        seen[key] = index
+    return None

@@ -1,0 +1,272 @@
+"""Loaders for the three Sheets exports (SPEC section 1).
+
+Each ``parse_*`` function takes text (so tests can pass a string) and the name to show in messages;
+:func:`load_product` reads the three files from disk and cross-checks them.  Every refusal is an
+:class:`InputError` that names file, row and column; nothing is written before all three load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+
+from .csvtext import (
+    RawColumn,
+    column_lists,
+    first_duplicate,
+    normalise_header,
+    parse_rows,
+    read_text,
+)
+from .errors import InputError
+from .spec import Column, EventsSpec, Flow, FlowsSpec, LookupSpec, Product
+
+SHARDKEYS_HEADERS = ("shardkeys", "shardkey")
+EVENT_HEADERS = ("event", "events", "eventname", "eventnames")
+SESSION_KEY_SPELLINGS = ("sessionid",)  # "session id", "session_id", "sessionId" after normalising
+DEFAULT_SESSION_KEY = "session_id"
+RESERVED_FIELDS = ("event", "ts")  # every event carries these two; a property may not take them
+
+
+def _find(columns: list[RawColumn], accepted: tuple[str, ...]) -> RawColumn | None:
+    for column in columns:
+        if normalise_header(column.header) in accepted:
+            return column
+    return None
+
+
+def _to_column(raw: RawColumn, name: str, what: str) -> Column:
+    if not raw.values:
+        raise InputError(
+            f"{what} {raw.header!r} has a header but no values; add values below it or delete "
+            f"the column",
+            file=name,
+            row=1,
+            column=raw.column,
+        )
+    return Column(raw.header, raw.values, raw.column)
+
+
+def parse_events(text: str, name: str, warnings: list[str] | None = None) -> EventsSpec:
+    """Parse the events file: a ``shardkeys`` column, an ``event`` column, and property columns."""
+    warnings = warnings if warnings is not None else []
+    columns = column_lists(parse_rows(text, name), name)
+    found = ", ".join(repr(c.header) for c in columns) or "none"
+    shard = _find(columns, SHARDKEYS_HEADERS)
+    if shard is None:
+        raise InputError(
+            f"no 'shardkeys' column (headers found: {found}); the events file needs a "
+            f"'shardkeys' column listing the id fields, the first being the user's id",
+            file=name,
+            row=1,
+        )
+    event = _find(columns, EVENT_HEADERS)
+    if event is None:
+        raise InputError(
+            f"no 'event' column (headers found: {found}); the events file needs an 'event' "
+            f"column listing every event name",
+            file=name,
+            row=1,
+        )
+    if not shard.values:
+        raise InputError(
+            "no primary shard key: the first value under 'shardkeys' names the user's id "
+            "field (for example 'userId')",
+            file=name,
+            row=2,
+            column=shard.column,
+        )
+    dup = first_duplicate(shard.values)
+    if dup is not None:
+        raise InputError(
+            f"shard key {shard.values[dup[1]]!r} is listed twice (also at row "
+            f"{shard.rows[dup[0]]}); each id field may appear once",
+            file=name,
+            row=shard.rows[dup[1]],
+            column=shard.column,
+        )
+    primary = shard.values[0]
+    session_key = DEFAULT_SESSION_KEY
+    secondary: list[str] = []
+    for key, row in zip(shard.values[1:], shard.rows[1:]):
+        if normalise_header(key) in SESSION_KEY_SPELLINGS:
+            if session_key != DEFAULT_SESSION_KEY:
+                raise InputError(
+                    f"session key {key!r} is listed twice (as {session_key!r} too)",
+                    file=name,
+                    row=row,
+                    column=shard.column,
+                )
+            session_key = key  # the same field as the generated session id, never a second one
+        else:
+            secondary.append(key)
+    if normalise_header(primary) in SESSION_KEY_SPELLINGS:
+        raise InputError(
+            f"the primary shard key {primary!r} is the session id; the first shard key must name "
+            f"the actor (for example 'userId')",
+            file=name,
+            row=shard.rows[0],
+            column=shard.column,
+        )
+    if not event.values:
+        raise InputError(
+            "the 'event' column has no event names",
+            file=name,
+            row=2,
+            column=event.column,
+        )
+    events: list[str] = []
+    seen: dict[str, int] = {}
+    for value, row in zip(event.values, event.rows):
+        if value in seen:
+            warnings.append(
+                f"{name}, row {row}, column {event.column}: event {value!r} is listed twice "
+                f"(first at row {seen[value]}); the second is ignored"
+            )
+            continue
+        seen[value] = row
+        events.append(value)
+    properties = [
+        _to_column(c, name, "property") for c in columns if c is not shard and c is not event
+    ]
+    taken = [primary, session_key, *secondary, *RESERVED_FIELDS]
+    dup = first_duplicate([p.name for p in properties])
+    if dup is not None:
+        raise InputError(
+            f"property {properties[dup[1]].name!r} appears twice (also column "
+            f"{properties[dup[0]].column}); rename one of them",
+            file=name,
+            row=1,
+            column=properties[dup[1]].column,
+        )
+    for prop in properties:
+        clash = [t for t in taken if t.casefold() == prop.name.casefold()]
+        if clash:
+            raise InputError(
+                f"property {prop.name!r} has the same name as the field {clash[0]!r} that every "
+                f"event already carries; rename the column",
+                file=name,
+                row=1,
+                column=prop.column,
+            )
+    return EventsSpec(
+        source=name,
+        primary_key=primary,
+        session_key=session_key,
+        secondary_keys=tuple(secondary),
+        events=tuple(events),
+        properties=tuple(properties),
+    )
+
+
+def _suggest(step: str, events: tuple[str, ...]) -> str:
+    folded = {e.casefold(): e for e in events}
+    if step.casefold() in folded:
+        return f" (did you mean {folded[step.casefold()]!r}?)"
+    close = difflib.get_close_matches(step, events, n=1, cutoff=0.6)
+    if not close:
+        close = [
+            folded[c]
+            for c in difflib.get_close_matches(step.casefold(), list(folded), n=1, cutoff=0.6)
+        ]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
+    """Parse the flows file: a header row, then one flow per row (name, then steps in order)."""
+    rows = parse_rows(text, name)
+    known = set(events.events)
+    flows: list[Flow] = []
+    names: dict[str, int] = {}
+    for row_number, row in enumerate(rows[1:], start=2):
+        if not any(row):
+            continue
+        flow_name = row[0]
+        if not flow_name:
+            raise InputError(
+                "this flow has steps but no name; put the flow's name in the first cell",
+                file=name,
+                row=row_number,
+                column=1,
+            )
+        if flow_name.casefold() in names:
+            raise InputError(
+                f"flow {flow_name!r} is defined twice (also at row {names[flow_name.casefold()]}); "
+                f"give each flow its own name",
+                file=name,
+                row=row_number,
+                column=1,
+            )
+        names[flow_name.casefold()] = row_number
+        steps: list[str] = []
+        for col, step in enumerate(row[1:], start=2):
+            if not step:
+                continue
+            if step not in known:
+                raise InputError(
+                    f"unknown event {step!r} in flow {flow_name!r}{_suggest(step, events.events)}; "
+                    f"every step must be an event of {os.path.basename(events.source)}",
+                    file=name,
+                    row=row_number,
+                    column=col,
+                )
+            steps.append(step)
+        if not steps:
+            raise InputError(
+                f"flow {flow_name!r} has no steps; list its events after its name",
+                file=name,
+                row=row_number,
+                column=2,
+            )
+        flows.append(Flow(flow_name, tuple(steps), row_number))
+    if not flows:
+        raise InputError(
+            "no flows: below the header row, each row is a flow (its name, then its steps)",
+            file=name,
+            row=2,
+        )
+    return FlowsSpec(source=name, flows=tuple(flows))
+
+
+def parse_lookup(
+    text: str, name: str, events: EventsSpec, warnings: list[str] | None = None
+) -> LookupSpec:
+    """Parse the lookup table: each column is a user attribute with its candidate values."""
+    warnings = warnings if warnings is not None else []
+    columns = column_lists(parse_rows(text, name), name)
+    attributes = [
+        _to_column(c, name, "attribute")
+        for c in columns
+        if normalise_header(c.header) not in SHARDKEYS_HEADERS
+    ]
+    dup = first_duplicate([a.name for a in attributes])
+    if dup is not None:
+        raise InputError(
+            f"attribute {attributes[dup[1]].name!r} appears twice (also column "
+            f"{attributes[dup[0]].column}); rename one of them",
+            file=name,
+            row=1,
+            column=attributes[dup[1]].column,
+        )
+    for attr in attributes:
+        if attr.name.casefold() == events.primary_key.casefold():
+            raise InputError(
+                f"attribute {attr.name!r} has the name of the primary shard key, which keys the "
+                f"lookup table; rename the column",
+                file=name,
+                row=1,
+                column=attr.column,
+            )
+    if not attributes:
+        warnings.append(f"{name}: the lookup table has no attributes; users get none")
+    stem = os.path.splitext(os.path.basename(name))[0] or "lookup"
+    return LookupSpec(source=name, name=stem, attributes=tuple(attributes))
+
+
+def load_product(events_path: str, flows_path: str, lookup_path: str) -> Product:
+    """Read and check the three files; raise :class:`InputError` on the first problem found."""
+    warnings: list[str] = []
+    events = parse_events(read_text(events_path), events_path, warnings)
+    flows = parse_flows(read_text(flows_path), flows_path, events)
+    lookup = parse_lookup(read_text(lookup_path), lookup_path, events, warnings)
+    return Product(events, flows, lookup, tuple(warnings))

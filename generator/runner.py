@@ -1,0 +1,318 @@
+"""A whole run: users cut into chunks, chunks generated (here or in worker processes), the staged
+output assembled and published.
+
+Chunk boundaries depend only on the number of users (``CHUNK_USERS``), never on the number of
+workers, and every user's draws come from streams keyed by the seed and the user's index, so the
+output is byte-identical whatever ``workers`` is.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from . import output
+from .clock import iso
+from .errors import UsageError
+from .loaders import load_product
+from .params import Params
+from .spec import Product
+from .users import Population
+from .walker import Walker, WalkStats
+from .writers import AtomicFile, JsonArrayWriter, csv_rows, output_error
+
+CHUNK_USERS = (
+    1000  # users per chunk: one events file each; fixed so output never depends on workers
+)
+FLUSH_LINES = 20_000  # events buffered before a write; bounds memory per worker
+PROGRESS_USERS = 100  # a worker reports progress after this many users
+VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's output (plus ``workers``, which never changes it)."""
+
+    events_path: str
+    flows_path: str
+    lookup_path: str
+    users: int
+    output_dir: str
+    seed: int
+    end_ms: int
+    days: int = 90
+    workers: int = 1
+    replace: bool = False
+
+    def check(self) -> None:
+        if self.users < 1:
+            raise UsageError(
+                f"the number of users must be a whole number of at least 1, not {self.users}"
+            )
+        if self.days < 1:
+            raise UsageError(f"the backfill window must be at least 1 day, not {self.days}")
+        if self.workers < 1:
+            raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
+        if self.seed < 0:
+            raise UsageError(f"the seed must be a whole number of 0 or more, not {self.seed}")
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    users_done: int
+    users_total: int
+    events: int
+
+
+ProgressCallback = Callable[[ProgressUpdate], None]
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    product: Product
+    stats: WalkStats
+    files: list[tuple[str, int]] = field(default_factory=list)  # (path relative to output, bytes)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to generate any chunk; sent once per worker."""
+
+    product: Product
+    params: Params
+    seed: int
+    end_ms: int
+    users: int
+    staging: str
+
+
+def chunk_count(users: int) -> int:
+    return (users + CHUNK_USERS - 1) // CHUNK_USERS
+
+
+def _generate_chunk(
+    job: _Job, chunk: int, report: Callable[[int, int], None]
+) -> tuple[WalkStats, list[tuple[str, int]]]:
+    """Generate users of one chunk into the staging folder; return their stats and event files."""
+    product = job.product
+    population = Population(product, job.params, job.seed, job.end_ms)
+    walker = Walker(product, job.params, job.seed, job.end_ms)
+    stats = WalkStats.for_product(product)
+    name = f"part-{chunk:05d}-000.json"
+    events = JsonArrayWriter(os.path.join(job.staging, "events", name))
+    users_file = AtomicFile(os.path.join(job.staging, "parts", f"users-{chunk:05d}.json"))
+    lookup_file = AtomicFile(os.path.join(job.staging, "parts", f"lookup-{chunk:05d}.csv"))
+    lookup_names = tuple(a.name for a in product.lookup.attributes)
+    secondary_names = product.events.secondary_keys
+    lines: list[str] = []
+    user_entries: list[bytes] = []
+    lookup_rows: list[list[str]] = []
+    first = chunk * CHUNK_USERS
+    last = min(job.users, first + CHUNK_USERS)
+    reported_users = reported_events = 0
+    try:
+        for index in range(first, last):
+            user = population.create(index)
+            walker.simulate(user, lines, stats)
+            if len(lines) >= FLUSH_LINES:
+                events.write(lines)
+                lines.clear()
+            user_entries.append(orjson.dumps(user.to_json(lookup_names, secondary_names)))
+            lookup_rows.append([user.user_id, *user.lookup])
+            done = index + 1 - first
+            if done % PROGRESS_USERS == 0:
+                report(done - reported_users, stats.events - reported_events)
+                reported_users, reported_events = done, stats.events
+        events.write(lines)
+        users_file.write(b",\n".join(user_entries))
+        users_file.commit()
+        lookup_file.write(csv_rows(lookup_rows))
+        lookup_file.commit()
+        size = events.close()
+    except BaseException:
+        events.abort()
+        users_file.abort()
+        lookup_file.abort()
+        raise
+    report(last - first - reported_users, stats.events - reported_events)
+    return stats, [(os.path.join("events", name), size)]
+
+
+# -- worker processes ------------------------------------------------------------------------------
+
+_worker_job: _Job | None = None
+_worker_queue: Any = None
+
+
+def _init_worker(job: _Job, progress_queue: Any) -> None:
+    global _worker_job, _worker_queue
+    # Ctrl-C is the parent's to handle: it stops the pool and cleans up; workers just stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The front turns SIGTERM into an interrupt; a worker must simply die when the pool ends it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _worker_job, _worker_queue = job, progress_queue
+
+
+def _worker_report(users: int, events: int) -> None:
+    _worker_queue.put((users, events))
+
+
+def _worker_chunk(chunk: int) -> tuple[int, WalkStats, list[tuple[str, int]]]:
+    assert _worker_job is not None
+    try:
+        stats, files = _generate_chunk(_worker_job, chunk, _worker_report)
+    except OSError as exc:
+        raise output_error(_worker_job.staging, exc) from None
+    return chunk, stats, files
+
+
+def _run_chunks(
+    job: _Job, workers: int, on_progress: Callable[[int, int], None]
+) -> tuple[WalkStats, list[tuple[str, int]]]:
+    chunks = range(chunk_count(job.users))
+    results: dict[int, tuple[WalkStats, list[tuple[str, int]]]] = {}
+    if workers == 1 or len(chunks) == 1:
+        for chunk in chunks:
+            results[chunk] = _generate_chunk(job, chunk, on_progress)
+    else:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        progress_queue = context.Queue()
+        with context.Pool(min(workers, len(chunks)), _init_worker, (job, progress_queue)) as pool:
+            pending = [pool.apply_async(_worker_chunk, (chunk,)) for chunk in chunks]
+            while pending:
+                try:
+                    users, events = progress_queue.get(timeout=0.1)
+                    on_progress(users, events)
+                except queue_module.Empty:
+                    pass
+                still = []
+                for result in pending:
+                    if result.ready():
+                        chunk, chunk_stats, chunk_files = result.get()
+                        results[chunk] = (chunk_stats, chunk_files)
+                    else:
+                        still.append(result)
+                pending = still
+            pool.close()
+            pool.join()
+            while True:
+                try:
+                    users, events = progress_queue.get_nowait()
+                except queue_module.Empty:
+                    break
+                on_progress(users, events)
+    total = WalkStats.for_product(job.product)
+    written: list[tuple[str, int]] = []
+    for chunk in chunks:
+        total.merge(results[chunk][0])
+        written.extend(results[chunk][1])
+    return total, written
+
+
+# -- assembling the run ----------------------------------------------------------------------------
+
+
+def _concatenate(parts: list[str], target: AtomicFile, separator: bytes) -> None:
+    for number, part in enumerate(parts):
+        if number:
+            target.write(separator)
+        with open(part, "rb") as handle:
+            while block := handle.read(1 << 20):
+                target.write(block)
+
+
+def _assemble(job: _Job, config: RunConfig, stats: WalkStats) -> list[tuple[str, int]]:
+    """Join the chunks' user states and lookup rows; write run.json; return the files written."""
+    parts = os.path.join(job.staging, "parts")
+    chunks = range(chunk_count(config.users))
+    written: list[tuple[str, int]] = []
+
+    users_path = os.path.join("config", "user_id_list.json")
+    users = AtomicFile(os.path.join(job.staging, users_path))
+    users.write(b"[\n")
+    _concatenate([os.path.join(parts, f"users-{c:05d}.json") for c in chunks], users, b",\n")
+    users.write(b"\n]\n")
+    users.commit()
+    written.append((users_path, users.size))
+
+    lookup = job.product.lookup
+    lookup_path = os.path.join("lookup_table", f"{lookup.name}.csv")
+    table = AtomicFile(os.path.join(job.staging, lookup_path))
+    table.write(csv_rows([[job.product.events.primary_key, *(a.name for a in lookup.attributes)]]))
+    _concatenate([os.path.join(parts, f"lookup-{c:05d}.csv") for c in chunks], table, b"")
+    table.commit()
+    written.append((lookup_path, table.size))
+
+    run_path = output.RUN_FILE
+    run = AtomicFile(os.path.join(job.staging, run_path))
+    run.write(orjson.dumps(run_record(config, stats), option=orjson.OPT_INDENT_2) + b"\n")
+    run.commit()
+    written.append((run_path, run.size))
+    return written
+
+
+def run_record(config: RunConfig, stats: WalkStats) -> dict[str, Any]:
+    """``config/run.json``: the answers, seed and end time that repeat this run exactly.
+
+    It holds nothing that depends on the machine or on the number of workers, so two runs with
+    the same inputs, seed and end time write the same bytes.
+    """
+    return {
+        "generator": f"event-generator {VERSION}",
+        "events": os.path.abspath(config.events_path),
+        "flows": os.path.abspath(config.flows_path),
+        "lookup": os.path.abspath(config.lookup_path),
+        "users": config.users,
+        "seed": config.seed,
+        "end": iso(config.end_ms),
+        "days": config.days,
+        "format": "json",
+        "events_written": stats.events,
+    }
+
+
+def generate(
+    config: RunConfig,
+    product: Product | None = None,
+    progress: ProgressCallback | None = None,
+    params: Params | None = None,
+) -> RunResult:
+    """Generate a run as ``config`` describes; the one call the front makes.
+
+    Raises a :class:`GeneratorError` for anything the user can fix; on any failure or interrupt the
+    output folder is left as it was (apart from a staging folder that is removed when possible).
+    """
+    config.check()
+    if product is None:
+        product = load_product(config.events_path, config.flows_path, config.lookup_path)
+    params = params or Params(backfill_days=config.days)
+    staging = output.prepare(config.output_dir, config.replace)
+    job = _Job(product, params, config.seed, config.end_ms, config.users, staging)
+    done = [0, 0]
+
+    def on_progress(users: int, events: int) -> None:
+        done[0] += users
+        done[1] += events
+        if progress is not None:
+            progress(ProgressUpdate(done[0], config.users, done[1]))
+
+    try:
+        stats, files = _run_chunks(job, config.workers, on_progress)
+        files.extend(_assemble(job, config, stats))
+        output.publish(config.output_dir, staging)
+    except OSError as exc:
+        output.discard(staging)
+        raise output_error(config.output_dir, exc) from None
+    except BaseException:
+        output.discard(staging)
+        raise
+    return RunResult(config, product, stats, files)

@@ -1,0 +1,78 @@
+"""The product as the user designed it in their sheet: frozen dataclasses that cross module
+boundaries.  The loaders build them; the walker and the writers only read them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# A sheet value that is written as a plain decimal number becomes a JSON number.  Leading zeros
+# ("02134", a zip code) and exponents stay strings: a person typed them as text.
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+
+
+def is_number_text(text: str) -> bool:
+    """True when ``text`` is a number as a spreadsheet would show it, and valid JSON as it is."""
+    return _NUMBER.fullmatch(text) is not None
+
+
+def typed_value(text: str) -> str | int | float:
+    """The Python value a sheet cell stands for: ``"12"`` -> 12, ``"4.99"`` -> 4.99, else text."""
+    if not is_number_text(text):
+        return text
+    return float(text) if "." in text else int(text)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A named list of values, most frequent first (SPEC section 3: position is rank)."""
+
+    name: str
+    values: tuple[str, ...]
+    column: int  # 1-based position in its file, for messages
+
+
+@dataclass(frozen=True)
+class EventsSpec:
+    """The events file: who acts (shard keys), what they do (events), and event properties."""
+
+    source: str
+    primary_key: str
+    session_key: str  # "session_id", or the user's own spelling when listed as a shard key
+    secondary_keys: tuple[str, ...]
+    events: tuple[str, ...]
+    properties: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One row of the flows file: an ordered funnel of event names."""
+
+    name: str
+    steps: tuple[str, ...]
+    row: int
+
+
+@dataclass(frozen=True)
+class FlowsSpec:
+    source: str
+    flows: tuple[Flow, ...]
+
+
+@dataclass(frozen=True)
+class LookupSpec:
+    """The lookup table: user attributes, one value each per primary shard key for life."""
+
+    source: str
+    name: str  # the lookup file's name without its extension; names lookup_table/<name>.csv
+    attributes: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class Product:
+    """Everything loaded from the three files, plus the warnings found while loading them."""
+
+    events: EventsSpec
+    flows: FlowsSpec
+    lookup: LookupSpec
+    warnings: tuple[str, ...] = field(default=())

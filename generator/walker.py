@@ -1,0 +1,305 @@
+"""The flow walker: one user's days, sessions, flows and events (SPEC section 2).
+
+A user lives day by day.  On an active day the user has a few sessions, started at hours drawn from
+a weekday or weekend profile; in each session the user enters the next flows in file order
+(wrapping around) and walks their steps, succeeding with a chance that grows with p and leaving the
+flow at the first failure, with bursts of background events between steps and after failures.
+Five active days make a streak; then the user either churns or takes a break whose length depends
+on p.  Every draw of a day comes from that day's own stream (see ``streams``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .clock import weekday
+from .encoders import FlatJsonEncoder
+from .params import (
+    DAY_MS,
+    HOUR_MS,
+    WEEKDAY_GAP_FACTOR,
+    WEEKDAY_HOURS,
+    WEEKEND_GAP_FACTOR,
+    WEEKEND_HOURS,
+    Params,
+)
+from .ranks import RankedChoice, cumulative
+from .spec import Product
+from .streams import DAY_STREAM, stream
+from .users import DayStart, UserState, uuid4_text
+
+MAX_SESSIONS_PER_DAY = 12
+MAX_FLOWS_PER_SESSION = 40
+
+
+@dataclass
+class WalkStats:
+    """What was generated, counted as it was written (merged across chunks for the summary)."""
+
+    events: int = 0
+    by_event: list[int] = field(default_factory=list)
+    funnels: list[list[int]] = field(default_factory=list)  # per flow, per step: times reached
+    flow_entries: int = 0
+    key_renewals: int = 0
+    users: int = 0
+    users_with_events: int = 0
+    churned: int = 0
+    daily_active: dict[int, int] = field(default_factory=dict)  # epoch day -> users active
+    weekly_active: dict[int, int] = field(default_factory=dict)  # Monday's epoch day -> users
+
+    @classmethod
+    def for_product(cls, product: Product) -> WalkStats:
+        return cls(
+            by_event=[0] * len(product.events.events),
+            funnels=[[0] * len(f.steps) for f in product.flows.flows],
+        )
+
+    def merge(self, other: WalkStats) -> None:
+        self.events += other.events
+        self.by_event = [a + b for a, b in zip(self.by_event, other.by_event)]
+        self.funnels = [[a + b for a, b in zip(x, y)] for x, y in zip(self.funnels, other.funnels)]
+        self.flow_entries += other.flow_entries
+        self.key_renewals += other.key_renewals
+        self.users += other.users
+        self.users_with_events += other.users_with_events
+        self.churned += other.churned
+        for day, count in other.daily_active.items():
+            self.daily_active[day] = self.daily_active.get(day, 0) + count
+        for week, count in other.weekly_active.items():
+            self.weekly_active[week] = self.weekly_active.get(week, 0) + count
+
+
+class _DayOver(Exception):
+    """Internal: the day (or the run) ended in the middle of a session."""
+
+
+BreakObserver = Callable[[UserState, int], None]
+
+
+class Walker:
+    """Walks users of one product; holds everything precomputed from the sheet."""
+
+    def __init__(
+        self,
+        product: Product,
+        params: Params,
+        seed: int,
+        end_ms: int,
+        encoder: FlatJsonEncoder | None = None,
+        on_break: BreakObserver | None = None,
+    ) -> None:
+        self.product = product
+        self.params = params
+        self.seed = seed
+        self.end_ms = end_ms
+        self.encoder = encoder or FlatJsonEncoder(product.events)
+        self.on_break = on_break
+        index = {name: i for i, name in enumerate(product.events.events)}
+        self.flows = [tuple(index[s] for s in f.steps) for f in product.flows.flows]
+        self.background = RankedChoice(range(len(product.events.events)))
+        self.prop_bounds = [RankedChoice(c.values).bounds for c in product.events.properties]
+        self.hour_bounds = (
+            cumulative(_normalised(WEEKDAY_HOURS)),
+            cumulative(_normalised(WEEKEND_HOURS)),
+        )
+        self.gap_factor = (WEEKDAY_GAP_FACTOR, WEEKEND_GAP_FACTOR)
+
+    # -- one user ---------------------------------------------------------------------------------
+
+    def simulate(
+        self, user: UserState, out: list[str], stats: WalkStats, since_ms: int = -1
+    ) -> None:
+        """Walk ``user`` from ``user.next_day`` to the end time, appending lines to ``out``.
+
+        Only events after ``since_ms`` are written and counted: a continued run replays the day it
+        was cut at and keeps what is new.
+        """
+        params = self.params
+        weeks: set[int] = set()
+        had_any = False
+        stats.users += 1
+        while not user.churned:
+            day = user.next_day
+            day_start = day * DAY_MS
+            if day_start >= self.end_ms:
+                user.day_start = None
+                break
+            snapshot = DayStart(
+                user.p,
+                user.skip_days_counter,
+                user.churn_prob_reset_counter,
+                user.flow_position,
+                list(user.secondary),
+                user.last_event_ms,
+            )
+            rng = stream(self.seed, DAY_STREAM, user.index, day)
+            active, emitted = self._day(user, day, rng, out, stats, since_ms)
+            if emitted:
+                had_any = True
+                stats.daily_active[day] = stats.daily_active.get(day, 0) + 1
+                weeks.add(day - weekday(day))
+            if day_start + DAY_MS > self.end_ms:
+                # The end time cuts this day: keep how it began, so a continued run can replay it.
+                user.day_start = snapshot
+                break
+            user.day_start = None
+            if not active:
+                user.next_day = day + 1
+                continue
+            user.skip_days_counter += 1
+            if user.skip_days_counter < params.streak_days:
+                user.next_day = day + 1
+                continue
+            user.skip_days_counter = 0
+            if rng.random() < user.churn_probability * params.churn_hazard(user.p):
+                user.churned = True
+                break
+            lo, hi = params.break_range(user.p)
+            days_off = rng.randint(lo, hi)
+            if self.on_break is not None:
+                self.on_break(user, days_off)
+            user.next_day = day + 1 + days_off
+            user.churn_prob_reset_counter += 1
+            if user.churn_prob_reset_counter >= params.resets_every_breaks:
+                user.churn_prob_reset_counter = 0
+                user.p = rng.random()
+        if user.churned:
+            stats.churned += 1
+        if had_any:
+            stats.users_with_events += 1
+        for week in weeks:
+            stats.weekly_active[week] = stats.weekly_active.get(week, 0) + 1
+
+    # -- one day ----------------------------------------------------------------------------------
+
+    def _day(
+        self,
+        user: UserState,
+        day: int,
+        rng: random.Random,
+        out: list[str],
+        stats: WalkStats,
+        since_ms: int,
+    ) -> tuple[bool, bool]:
+        """Generate one day; return (the user performed events, some were after ``since_ms``)."""
+        params = self.params
+        day_start = day * DAY_MS
+        day_end = min(day_start + DAY_MS, self.end_ms)
+        weekend = 1 if weekday(day) >= 5 else 0
+        p = user.p
+        draw = rng.random
+
+        keep_going = params.sessions_continue_base + params.sessions_continue_gain * p
+        if weekend:
+            keep_going *= params.weekend_session_factor
+        sessions = 1
+        while sessions < MAX_SESSIONS_PER_DAY and draw() < keep_going:
+            sessions += 1
+        hours = self.hour_bounds[weekend]
+        starts = sorted(
+            day_start + bisect_right(hours, draw()) * HOUR_MS + int(draw() * HOUR_MS)
+            for _ in range(sessions)
+        )
+        if user.created_ms >= day_start:  # the first day: the user arrives at creation time
+            starts = [user.created_ms] + [s for s in starts[1:] if s > user.created_ms]
+
+        flows = self.flows
+        n_flows = len(flows)
+        funnels = stats.funnels
+        by_event = stats.by_event
+        prop_bounds = self.prop_bounds
+        background = self.background.bounds
+        burst_max = params.background_burst_max
+        success = params.step_success(p)
+        after_step = params.background_after_step
+        after_failure = params.background_after_failure
+        renew_above = params.secondary_key_renew_above
+        flows_going = params.flows_continue_base + params.flows_continue_gain * p
+        gap_mean = params.gap_mean_base_ms + params.gap_mean_slow_ms * (1.0 - p)
+        gap_factor = self.gap_factor[weekend]
+        gap_min = params.gap_min_ms
+        gap_max = params.gap_max_ms
+        idle = params.session_idle_ms
+        encoder = self.encoder
+        line = encoder.line
+        append = out.append
+        log = math.log
+
+        t = 0
+        last = user.last_event_ms
+        performed = False
+        written = 0
+        prefix = ""
+
+        def emit(event: int) -> None:
+            nonlocal t, last, performed, written
+            if t >= day_end:
+                raise _DayOver
+            if t > since_ms:
+                append(line(prefix, event, t))
+                by_event[event] += 1
+                written += 1
+            last = t
+            performed = True
+            gap = -gap_mean * gap_factor[(t - day_start) // HOUR_MS] * log(1.0 - draw())
+            t += gap_min if gap < gap_min else gap_max if gap > gap_max else int(gap)
+
+        def burst() -> None:
+            for _ in range(1 + int(draw() * burst_max)):
+                emit(bisect_right(background, draw()))
+
+        try:
+            for start in starts:
+                t = start
+                if last is not None and t <= last + idle:
+                    t = last + idle + 1 + int(draw() * idle)
+                if t >= day_end:
+                    break
+                session = f"{rng.getrandbits(64):016x}"
+                session_events = 0
+                attempts = 1
+                while attempts < MAX_FLOWS_PER_SESSION and draw() < flows_going:
+                    attempts += 1
+                for _ in range(attempts):
+                    position = user.flow_position
+                    user.flow_position = (position + 1) % n_flows
+                    if draw() > renew_above:
+                        user.secondary = [uuid4_text(rng) for _ in user.secondary]
+                        if t > since_ms:
+                            stats.key_renewals += 1
+                    if t > since_ms:
+                        stats.flow_entries += 1
+                    props = [bisect_right(b, draw()) for b in prop_bounds]
+                    prefix = encoder.prefix(user.user_id, session, user.secondary, props)
+                    reach = funnels[position]
+                    for step, event in enumerate(flows[position]):
+                        if draw() < success:
+                            counted = written
+                            emit(event)
+                            session_events += 1
+                            if written > counted:
+                                reach[step] += 1
+                            if draw() < after_step:
+                                burst()
+                                session_events += 1
+                        else:
+                            if draw() < after_failure:
+                                burst()
+                                session_events += 1
+                            break
+                if not session_events:
+                    emit(bisect_right(background, draw()))  # opening the app is an event too
+        except _DayOver:
+            pass
+        user.last_event_ms = last
+        stats.events += written
+        return performed, written > 0
+
+
+def _normalised(weights: tuple[float, ...]) -> list[float]:
+    total = sum(weights)
+    return [w / total for w in weights]
