@@ -14,6 +14,7 @@ import orjson
 
 from .clock import IsoFormatter, formatter
 from .spec import EventsSpec, is_number_text
+from .users import UserState
 
 
 def json_text(value: str) -> str:
@@ -44,10 +45,15 @@ class FlatJsonEncoder:
         self._fmt: IsoFormatter = formatter()
 
     def prefix(
-        self, user_id: str, session_id: str, secondary: Sequence[str], props: Sequence[int]
+        self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
     ) -> str:
-        parts = [self._primary, json_text(user_id), self._session, json_text(session_id)]
-        for key, value in zip(self._secondary, secondary):
+        """Everything before the event name, for ``user`` in a session, with a flow's properties.
+
+        ``props`` holds, per property column, the index of the drawn value.  Encoders for other
+        destinations use ``session_start_ms`` and ``user.lookup``; this one needs neither.
+        """
+        parts = [self._primary, json_text(user.user_id), self._session, json_text(session_id)]
+        for key, value in zip(self._secondary, user.secondary):
             parts.append(key)
             parts.append(json_text(value))
         for frags, index in zip(self._props, props):
@@ -56,4 +62,5 @@ class FlatJsonEncoder:
         return "".join(parts)
 
     def line(self, prefix: str, event: int, ms: int) -> str:
+        """One event: ``prefix`` (from :meth:`prefix`), the event's index and its time."""
         return prefix + self._events[event] + self._fmt.format(ms) + '"}'

@@ -260,6 +260,7 @@ class Walker:
                 if t >= day_end:
                     break
                 session = f"{rng.getrandbits(64):016x}"
+                session_start = t
                 session_events = 0
                 attempts = 1
                 while attempts < MAX_FLOWS_PER_SESSION and draw() < flows_going:
@@ -274,7 +275,7 @@ class Walker:
                     if t > since_ms:
                         stats.flow_entries += 1
                     props = [bisect_right(b, draw()) for b in prop_bounds]
-                    prefix = encoder.prefix(user.user_id, session, user.secondary, props)
+                    prefix = encoder.prefix(user, session, session_start, props)
                     reach = funnels[position]
                     for step, event in enumerate(flows[position]):
                         if draw() < success:
