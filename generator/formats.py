@@ -98,23 +98,37 @@ class _ToolEncoder:
         self._lookup_names = [json_text(a.name) + ":" for a in product.lookup.attributes]
         self._names = [json_text(e) for e in events.events]
         self._fmt: IsoFormatter = formatter()
-        self._user: tuple[int, str, str] = (-1, "", "")  # index, user id JSON, user properties
+        # Caches: a prefix is built per flow entry, but the user, the session and the secondary
+        # keys change far less often.
+        self._user: tuple[str, str, str] = ("", "", "")  # user id, as JSON, user properties
+        self._session: tuple[str, str, str] = ("", "", "")  # session id, its field, id tail
+        self._keys: tuple[list[str] | None, str] = (None, "")  # secondary values, their fields
 
     def _user_parts(self, user: UserState) -> tuple[str, str]:
         """The user's id as JSON and its lookup values as a JSON object body (cached per user)."""
-        if self._user[0] != user.index or self._user[1] != user.user_id:
+        if self._user[0] != user.user_id:
             pairs = [n + json_value(v) for n, v in zip(self._lookup_names, user.lookup)]
-            self._user = (user.index, json_text(user.user_id), ",".join(pairs))
+            self._user = (user.user_id, json_text(user.user_id), ",".join(pairs))
         return self._user[1], self._user[2]
 
-    def _fields(self, user: UserState, session_id: str | None, props: Sequence[int]) -> list[str]:
-        """``"key":value`` pieces: the session id (unless None), secondary keys, properties."""
-        parts = [] if session_id is None else [self._session_key + json_text(session_id)]
-        for key, value in zip(self._secondary, user.secondary):
-            parts.append(key + json_text(value))
+    def _session_parts(self, session_id: str) -> tuple[str, str]:
+        """The session id as a field, and the dedup id tail of its events (cached per session)."""
+        if self._session[0] != session_id:
+            field = self._session_key + json_text(session_id)
+            self._session = (session_id, field, uuid7_tail(self.seed, session_id))
+        return self._session[1], self._session[2]
+
+    def _fields(self, user: UserState, session: str | None, props: Sequence[int]) -> str:
+        """``"key":value,...``: the session field (unless None), secondary keys, properties."""
+        if self._keys[0] != user.secondary:
+            pairs = [k + json_text(v) for k, v in zip(self._secondary, user.secondary)]
+            self._keys = (list(user.secondary), ",".join(pairs))
+        parts = [] if session is None else [session]
+        if self._keys[1]:
+            parts.append(self._keys[1])
         for frags, index in zip(self._props, props):
             parts.append(frags[index])
-        return parts
+        return ",".join(parts)
 
 
 class AmplitudeEncoder(_ToolEncoder):
@@ -128,22 +142,24 @@ class AmplitudeEncoder(_ToolEncoder):
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
     ) -> tuple[str, str]:
         uid, traits = self._user_parts(user)
+        _field, tail = self._session_parts(session_id)
         head = (
             '{"user_id":'
             + uid
             + ',"session_id":'
             + str(session_start_ms)
             + ',"event_properties":{'
-            + ",".join(self._fields(user, None, props))
+            + self._fields(user, None, props)
             + "}"
             + (',"user_properties":{' + traits + "}" if traits else "")
             + ',"insert_id":"'
         )
-        return head, uuid7_tail(self.seed, session_id)
+        return head, tail
 
     def line(self, prefix: tuple[str, str], event: int, ms: int) -> str:
         head, tail = prefix
-        return head + uuid7(ms, tail) + '"' + self._after[event] + str(ms) + "}"
+        t = f"{ms:012x}"
+        return head + t[:8] + "-" + t[8:] + tail + self._after[event] + str(ms) + "}"
 
 
 class MixpanelEncoder(_ToolEncoder):
@@ -157,13 +173,15 @@ class MixpanelEncoder(_ToolEncoder):
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
     ) -> tuple[str, str]:
         uid, _traits = self._user_parts(user)
-        fields = self._fields(user, session_id, props)
-        head = '{"properties":{"distinct_id":' + uid + "," + ",".join(fields) + ',"$insert_id":"'
-        return head, uuid7_tail(self.seed, session_id)
+        field, tail = self._session_parts(session_id)
+        fields = self._fields(user, field, props)
+        head = '{"properties":{"distinct_id":' + uid + "," + fields + ',"$insert_id":"'
+        return head, tail
 
     def line(self, prefix: tuple[str, str], event: int, ms: int) -> str:
         head, tail = prefix
-        return head + uuid7(ms, tail) + '","time":' + str(ms) + self._after[event]
+        t = f"{ms:012x}"
+        return head + t[:8] + "-" + t[8:] + tail + ',"time":' + str(ms) + self._after[event]
 
 
 class SegmentEncoder(_ToolEncoder):
@@ -171,24 +189,26 @@ class SegmentEncoder(_ToolEncoder):
 
     def __init__(self, product: Product, seed: int) -> None:
         super().__init__(product, seed)
-        self._after = ['","event":' + n + ',"timestamp":"' for n in self._names]
+        self._after = [',"event":' + n + ',"timestamp":"' for n in self._names]
 
     def prefix(
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
     ) -> tuple[str, str]:
         uid, _traits = self._user_parts(user)
+        field, tail = self._session_parts(session_id)
         head = (
             '{"type":"track","userId":'
             + uid
             + ',"properties":{'
-            + ",".join(self._fields(user, session_id, props))
+            + self._fields(user, field, props)
             + '},"messageId":"'
         )
-        return head, uuid7_tail(self.seed, session_id)
+        return head, tail
 
     def line(self, prefix: tuple[str, str], event: int, ms: int) -> str:
         head, tail = prefix
-        return head + uuid7(ms, tail) + self._after[event] + self._fmt.format(ms) + '"}'
+        t = f"{ms:012x}"
+        return head + t[:8] + "-" + t[8:] + tail + self._after[event] + self._fmt.format(ms) + '"}'
 
 
 class PosthogEncoder(_ToolEncoder):
@@ -196,26 +216,29 @@ class PosthogEncoder(_ToolEncoder):
 
     def __init__(self, product: Product, seed: int) -> None:
         super().__init__(product, seed)
-        self._after = ['","event":' + n + ',"timestamp":"' for n in self._names]
+        self._posthog_session = ("", "")  # session id, its UUIDv7
+        self._after = [',"event":' + n + ',"timestamp":"' for n in self._names]
 
     def prefix(
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
     ) -> tuple[str, str]:
         uid, traits = self._user_parts(user)
-        # PostHog wants $session_id as a UUIDv7 whose time is the session's first event.
-        session_uuid = uuid7(session_start_ms, uuid7_tail(self.seed, "session:" + session_id))
-        fields = [
-            '"$session_id":"' + session_uuid + '"',
-            *self._fields(user, session_id, props),
-        ]
+        field, tail = self._session_parts(session_id)
+        if self._posthog_session[0] != session_id:
+            # $session_id: a UUIDv7 whose time is the session's first event (PostHog's rule).
+            session_tail = uuid7_tail(self.seed, "session:" + session_id)
+            self._posthog_session = (session_id, uuid7(session_start_ms, session_tail))
+        fields = '"$session_id":"' + self._posthog_session[1] + '",'
+        fields += self._fields(user, field, props)
         if traits:
-            fields.append('"$set":{' + traits + "}")
-        head = '{"distinct_id":' + uid + ',"properties":{' + ",".join(fields) + '},"uuid":"'
-        return head, uuid7_tail(self.seed, session_id)
+            fields += ',"$set":{' + traits + "}"
+        head = '{"distinct_id":' + uid + ',"properties":{' + fields + '},"uuid":"'
+        return head, tail
 
     def line(self, prefix: tuple[str, str], event: int, ms: int) -> str:
         head, tail = prefix
-        return head + uuid7(ms, tail) + self._after[event] + self._fmt.format(ms) + '"}'
+        t = f"{ms:012x}"
+        return head + t[:8] + "-" + t[8:] + tail + self._after[event] + self._fmt.format(ms) + '"}'
 
 
 def check_names(fmt: Format, product: Product) -> None:

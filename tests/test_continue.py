@@ -273,3 +273,15 @@ def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) ->
     monkeypatch.undo()
     assert tree_bytes(folder) == before
     assert sorted(os.listdir(folder)) == ["config", "events", "lookup_table"]
+
+
+def test_the_number_of_workers_never_changes_a_continue(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    one = os.path.join(tmp_path, "one")
+    two = os.path.join(tmp_path, "two")
+    first_run(one, users=1100, format="mixpanel")
+    shutil.copytree(one, two)
+    later = "2026-12-20T06:00:00Z"  # a month: new users (and a profiles file) too
+    continue_run(one, later, workers=1)
+    continue_run(two, later, workers=2)
+    assert tree_bytes(one) == tree_bytes(two)
+    assert "lookup_table/run-001-profiles-mixpanel.jsonl" in tree_bytes(one)
