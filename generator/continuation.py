@@ -12,8 +12,8 @@ same final states as one run to T2 for the same users.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -23,6 +23,9 @@ from .errors import InputError, UsageError
 from .params import DAY_MS
 from .spec import Product
 from .users import UserState
+
+if TYPE_CHECKING:  # the runner imports this module
+    from .runner import RunConfig
 
 NEW_USERS_SHARE = 0.10  # new users per NEW_USERS_PERIOD_DAYS, as a share of the first run's users
 NEW_USERS_PERIOD_DAYS = 30
@@ -118,62 +121,45 @@ def _differs(what: str, given: object, recorded: object, flag: str) -> UsageErro
     )
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """A continue's settings, taken from the previous run and the flags that may change."""
+def continued_config(
+    config: RunConfig, previous: Previous, default_max_file_mb: float
+) -> RunConfig:
+    """``config`` completed from run.json; flags that would change the run are refused.
 
-    events_path: str
-    flows_path: str
-    lookup_path: str
-    users: int  # the first run's number of users (what run.json records)
-    seed: int
-    days: int
-    format: str
-    gzip: bool
-    max_file_mb: float
-
-
-def resolve(
-    previous: Previous,
-    *,
-    events_path: str,
-    flows_path: str,
-    lookup_path: str,
-    users: int,
-    seed: int,
-    format: str | None,
-    gzip: bool | None,
-    max_file_mb: float | None,
-    default_max_file_mb: float,
-) -> Resolved:
-    """Fill what the flags left out from run.json; refuse flags that would change the run.
-
-    Empty paths, ``users`` 0 and ``seed`` -1 mean "as recorded".  Input paths may be given again
-    (the files moved); the number of users, the seed, the format and gzip may not change.
+    Empty paths, ``users`` 0, ``seed`` -1 and None mean "as recorded".  Input paths may be given
+    again (the files moved) and ``max_file_mb`` may change; the number of users, the seed, the
+    format and gzip may not.  ``days`` is the first run's (it only placed the first users).
     """
+    if config.end_ms < previous.end_ms:
+        raise UsageError(
+            f"the end time {iso(config.end_ms)} is before the end of the run being continued "
+            f"({iso(previous.end_ms)}); a continued run only moves forward"
+        )
     record = previous.record
     recorded_format = str(record.get("format", "json"))
     recorded_gzip = bool(record.get("gzip", False))
-    if users and users != previous.first_users:
-        raise _differs("users", users, previous.first_users, "--users")
-    if seed >= 0 and seed != int(record["seed"]):
-        raise _differs("seed", seed, record["seed"], "--seed")
-    if format is not None and format != recorded_format:
-        raise _differs("format", format, recorded_format, "--format")
-    if gzip is not None and gzip != recorded_gzip:
-        raise _differs("gzip", gzip, recorded_gzip, "--gzip")
-    return Resolved(
-        events_path=events_path or str(record.get("events", "")),
-        flows_path=flows_path or str(record.get("flows", "")),
-        lookup_path=lookup_path or str(record.get("lookup", "")),
+    if config.users and config.users != previous.first_users:
+        raise _differs("users", config.users, previous.first_users, "--users")
+    if config.seed >= 0 and config.seed != int(record["seed"]):
+        raise _differs("seed", config.seed, record["seed"], "--seed")
+    if config.format is not None and config.format != recorded_format:
+        raise _differs("format", config.format, recorded_format, "--format")
+    if config.gzip is not None and config.gzip != recorded_gzip:
+        raise _differs("gzip", config.gzip, recorded_gzip, "--gzip")
+    max_file_mb = config.max_file_mb
+    if max_file_mb is None:
+        max_file_mb = float(record.get("max_file_mb", default_max_file_mb))
+    return replace(
+        config,
+        events_path=config.events_path or str(record.get("events", "")),
+        flows_path=config.flows_path or str(record.get("flows", "")),
+        lookup_path=config.lookup_path or str(record.get("lookup", "")),
         users=previous.first_users,
         seed=int(record["seed"]),
         days=int(record.get("days", 90)),
         format=recorded_format,
         gzip=recorded_gzip,
-        max_file_mb=max_file_mb
-        if max_file_mb is not None
-        else float(record.get("max_file_mb", default_max_file_mb)),
+        max_file_mb=max_file_mb,
     )
 
 

@@ -357,7 +357,7 @@ def generate(
     previous: continuation.Previous | None = None
     if config.continue_run:
         previous = continuation.load_previous(config.output_dir)
-        config = _continued_config(config, previous)
+        config = continuation.continued_config(config, previous, DEFAULT_MAX_FILE_MB)
     if product is None:
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
     params = params or Params(backfill_days=config.days)
@@ -423,36 +423,3 @@ def generate(
             raise output_error(config.output_dir, exc) from None
         raise
     return RunResult(config, product, stats, files)
-
-
-def _continued_config(config: RunConfig, previous: continuation.Previous) -> RunConfig:
-    """``config`` with what a continue takes from the run it continues."""
-    if config.end_ms < previous.end_ms:
-        raise UsageError(
-            f"the end time {iso(config.end_ms)} is before the end of the run being continued "
-            f"({iso(previous.end_ms)}); a continued run only moves forward"
-        )
-    settled = continuation.resolve(
-        previous,
-        events_path=config.events_path,
-        flows_path=config.flows_path,
-        lookup_path=config.lookup_path,
-        users=config.users,
-        seed=config.seed,
-        format=config.format,
-        gzip=config.gzip,
-        max_file_mb=config.max_file_mb,
-        default_max_file_mb=DEFAULT_MAX_FILE_MB,
-    )
-    return replace(
-        config,
-        events_path=settled.events_path,
-        flows_path=settled.flows_path,
-        lookup_path=settled.lookup_path,
-        users=settled.users,
-        seed=settled.seed,
-        days=settled.days,
-        format=settled.format,
-        gzip=settled.gzip,
-        max_file_mb=settled.max_file_mb,
-    )

@@ -123,6 +123,8 @@ def test_daily_continues_give_the_events_and_states_of_one_long_run(tmp_path) ->
     for day in range(1, 6):  # five daily continues, at a different hour each day
         ends.append(iso(parse_iso(T1) + day * DAY_MS + day * 3_600_000))
         continue_run(folder, ends[-1])
+    ends.append(iso(parse_iso(ends[-1]) + 2 * 3_600_000))  # and one later the same day
+    continue_run(folder, ends[-1])
     _, whole, states = one_long_run(60, T1, ends[-1])
     got = events_by_user(folder)
     for user_id, lines in whole.items():
@@ -133,11 +135,11 @@ def test_daily_continues_give_the_events_and_states_of_one_long_run(tmp_path) ->
     assert saved[:60] == [orjson.loads(orjson.dumps(s.to_json(*names))) for s in states]
     with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
         run = orjson.loads(handle.read())
-    assert run["end"] == ends[-1] and [c["run"] for c in run["continued"]] == [1, 2, 3, 4, 5]
+    assert run["end"] == ends[-1] and [c["run"] for c in run["continued"]] == [1, 2, 3, 4, 5, 6]
     assert run["events_written"] == sum(len(v) for v in got.values())
     names_on_disk = sorted(os.listdir(os.path.join(folder, "events")))
     assert names_on_disk == ["part-00000-000.json"] + [
-        f"run-{n:03d}-part-00000-000.json" for n in range(1, 6)
+        f"run-{n:03d}-part-00000-000.json" for n in range(1, 7)
     ]
 
 
@@ -226,7 +228,7 @@ class _Killed(BaseException):
 def test_a_continue_killed_while_publishing_is_repaired_by_the_next(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     clean = os.path.join(tmp_path, "clean")
     folder = os.path.join(tmp_path, "killed")
-    first_run(clean, users=1200)  # two chunks: two new events files to move
+    first_run(clean, users=1001, days=20)  # two chunks: two new events files to move
     shutil.copytree(clean, folder)
     later = "2026-12-01T18:00:00Z"
     continue_run(clean, later)
@@ -256,7 +258,7 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(tmp_path, mo
 
 def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     folder = os.path.join(tmp_path, "out")
-    first_run(folder, users=1200)
+    first_run(folder, users=1001, days=20)
     before = tree_bytes(folder)
     real_replace = os.replace
     failed = []
@@ -278,7 +280,7 @@ def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) ->
 def test_the_number_of_workers_never_changes_a_continue(tmp_path) -> None:  # type: ignore[no-untyped-def]
     one = os.path.join(tmp_path, "one")
     two = os.path.join(tmp_path, "two")
-    first_run(one, users=1100, format="mixpanel")
+    first_run(one, users=1001, days=20, format="mixpanel")
     shutil.copytree(one, two)
     later = "2026-12-20T06:00:00Z"  # a month: new users (and a profiles file) too
     continue_run(one, later, workers=1)
