@@ -225,7 +225,12 @@ class _Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs, no cleanup."""
 
 
-def test_a_continue_killed_while_publishing_is_repaired_by_the_next(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("moment", ["before the config swap", "inside the config swap"])
+def test_a_continue_killed_while_publishing_is_repaired_by_the_next(
+    moment: str,
+    tmp_path,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
     clean = os.path.join(tmp_path, "clean")
     folder = os.path.join(tmp_path, "killed")
     first_run(clean, users=1001, days=20)  # two chunks: two new events files to move
@@ -237,6 +242,8 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(tmp_path, mo
     real_replace = os.replace
 
     def replace(src: str, dst: str) -> None:
+        if moment == "before the config swap" and src == os.path.join(folder, "config"):
+            raise _Killed  # new events and lookup table in place, config/ untouched
         if dst == os.path.join(folder, "config"):
             raise _Killed  # between moving the old config/ away and the new one in
         real_replace(src, dst)
@@ -249,7 +256,7 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(tmp_path, mo
     with pytest.raises(_Killed):
         continue_run(folder, later)
     monkeypatch.undo()
-    assert not os.path.exists(os.path.join(folder, "config"))
+    assert os.path.exists(os.path.join(folder, "config")) == (moment == "before the config swap")
     assert any(n.startswith("run-001-") for n in os.listdir(os.path.join(folder, "events")))
 
     continue_run(folder, later)

@@ -12,10 +12,13 @@ from datetime import datetime
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from event_generator import main
 from generator import InputError, RunConfig, generate
 from generator.clock import parse_iso
+from generator.writers import EventFiles
 from tests.conftest import END_MS, example, simple_product, tree_bytes
 
 USERS = 80
@@ -321,3 +324,39 @@ def test_format_flags_on_the_command_line(tmp_path: os.PathLike[str], capsys) ->
     with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
         record = orjson.loads(handle.read())
     assert (record["format"], record["gzip"], record["max_file_mb"]) == ("amplitude", True, 1.5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 300), max_size=60),
+    batch=st.integers(1, 25),
+    limit=st.integers(1, 1500),
+    array=st.booleans(),
+    compress=st.booleans(),
+)
+def test_rotated_files_hold_every_event_in_order_within_the_limit(
+    tmp_path_factory: pytest.TempPathFactory,
+    sizes: list[int],
+    batch: int,
+    limit: int,
+    array: bool,
+    compress: bool,
+) -> None:
+    folder = str(tmp_path_factory.mktemp("rotation"))
+    events = [f'{{"n":{n},"pad":"{"x" * size}"}}' for n, size in enumerate(sizes)]
+    files = EventFiles(folder, "part-00000", "json", array, compress, limit)
+    for start in range(0, len(events), batch):
+        files.write(events[start : start + batch])
+    written = files.close()
+    assert [name for name, _ in written] == sorted(os.listdir(folder))
+    seen: list[object] = []
+    for name, size in written:
+        with open(os.path.join(folder, name), "rb") as handle:
+            data = handle.read()
+        assert size == len(data)
+        content = gzip.decompress(data) if compress else data
+        held = orjson.loads(content) if array else [orjson.loads(x) for x in content.splitlines()]
+        assert len(content) <= limit or len(held) <= 1, "only a lone event may pass the limit"
+        assert held or len(written) == 1, "no empty file, except for a chunk without events"
+        seen.extend(held)
+    assert seen == [orjson.loads(e) for e in events]
