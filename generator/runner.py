@@ -64,6 +64,8 @@ class RunConfig:
             )
         if self.max_file_mb is not None and not self.max_file_mb > 0:
             raise UsageError(f"the file size limit must be above 0 MB, not {self.max_file_mb}")
+        if self.workers < 1:
+            raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
         if self.continue_run:
             return  # the rest comes from the run being continued
         if self.users < 1:
@@ -72,8 +74,6 @@ class RunConfig:
             )
         if self.days < 1:
             raise UsageError(f"the backfill window must be at least 1 day, not {self.days}")
-        if self.workers < 1:
-            raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
         if self.seed < 0:
             raise UsageError(f"the seed must be a whole number of 0 or more, not {self.seed}")
 
