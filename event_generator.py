@@ -24,6 +24,7 @@ from generator import (
     generate,
 )
 from generator.clock import iso, parse_iso, to_ms
+from generator.formats import FORMATS
 from generator.streams import new_seed
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples")
@@ -63,7 +64,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="replace a previous run in the output folder"
     )
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default=None,
+        help="events file format (default: json; continuing: as the run was written)",
+    )
+    parser.add_argument(
+        "--gzip", action="store_true", default=None, help="gzip-compress every events file"
+    )
+    parser.add_argument(
+        "--max-file-mb",
+        metavar="MB",
+        default=None,
+        help="start a new events file before one passes this size (default: 256)",
+    )
+    parser.add_argument(
+        "--continue",
+        dest="continue_run",
+        action="store_true",
+        help="continue the run in --output from its end to --end (default: now)",
+    )
     return parser
+
+
+def size_mb(text: str) -> float:
+    """Parse --max-file-mb: a number of megabytes (10^6 bytes) above 0, decimals allowed."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise UsageError(f"--max-file-mb must be a number of megabytes above 0, not {text!r}")
+    return value
 
 
 def whole_number(text: str, what: str, minimum: int = 1) -> int:
@@ -90,6 +123,8 @@ def end_time(text: str | None, now: datetime) -> int:
 
 
 def config_from_args(args: argparse.Namespace, now: datetime) -> RunConfig:
+    if args.continue_run:
+        return _continue_config(args, now)
     missing = [
         flag
         for flag, value in (
@@ -114,6 +149,31 @@ def config_from_args(args: argparse.Namespace, now: datetime) -> RunConfig:
         days=whole_number(args.days, "--days"),
         workers=whole_number(args.workers, "--workers") if args.workers else (os.cpu_count() or 1),
         replace=args.force,
+        format=args.format,
+        gzip=args.gzip,
+        max_file_mb=size_mb(args.max_file_mb) if args.max_file_mb is not None else None,
+    )
+
+
+def _continue_config(args: argparse.Namespace, now: datetime) -> RunConfig:
+    """--continue: only --output is needed; what is left out is taken from the run (run.json)."""
+    if args.output is None:
+        raise UsageError("--continue needs --output, the folder holding the run to continue")
+    if args.force:
+        raise UsageError("--continue and --force do not go together: continue or replace the run")
+    return RunConfig(
+        events_path=args.events or "",
+        flows_path=args.flows or "",
+        lookup_path=args.lookup or "",
+        users=whole_number(args.users, "--users") if args.users is not None else 0,
+        output_dir=args.output,
+        seed=whole_number(args.seed, "--seed", 0) if args.seed is not None else -1,
+        end_ms=end_time(args.end, now),
+        workers=whole_number(args.workers, "--workers") if args.workers else (os.cpu_count() or 1),
+        format=args.format,
+        gzip=args.gzip,
+        max_file_mb=size_mb(args.max_file_mb) if args.max_file_mb is not None else None,
+        continue_run=True,
     )
 
 
@@ -144,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Cancelled", file=sys.stderr)
         return EXIT_CANCELLED
-    stats = result.stats
+    stats, config = result.stats, result.config  # continuing: seed and end as resolved
     print(
         f"Wrote {stats.events:,} events for {stats.users:,} users into {config.output_dir} "
         f"(seed {config.seed}, end {iso(config.end_ms)}); {stats.churned:,} users churned."

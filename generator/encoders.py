@@ -9,6 +9,7 @@ single saving on the hot path (see README, Performance).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 import orjson
 
@@ -25,6 +26,19 @@ def json_text(value: str) -> str:
 def json_value(text: str) -> str:
     """A sheet cell as a JSON value: numbers as written become JSON numbers, the rest strings."""
     return text if is_number_text(text) else json_text(text)
+
+
+class EventEncoder(Protocol):
+    """What the walker needs from an encoder: a prefix per flow entry, a line per event.
+
+    The prefix is opaque to the walker (a string here; other formats keep a tuple of pieces).
+    """
+
+    def prefix(
+        self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
+    ) -> Any: ...
+
+    def line(self, prefix: Any, event: int, ms: int) -> str: ...
 
 
 class FlatJsonEncoder:

@@ -12,21 +12,21 @@ import multiprocessing
 import os
 import queue as queue_module
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
-from . import output
+from . import continuation, formats, output
 from .clock import iso
 from .errors import UsageError
 from .loaders import load_product
 from .params import Params
 from .spec import Product
-from .users import Population
+from .users import Population, UserState
 from .walker import Walker, WalkStats
-from .writers import AtomicFile, JsonArrayWriter, csv_rows, output_error
+from .writers import AtomicFile, EventFiles, csv_rows, output_error
 
 CHUNK_USERS = (
     1000  # users per chunk: one events file each; fixed so output never depends on workers
@@ -34,6 +34,8 @@ CHUNK_USERS = (
 FLUSH_LINES = 20_000  # events buffered before a write; bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
 VERSION = "0.1.0"
+DEFAULT_MAX_FILE_MB = 256.0  # an events file is rotated before its content passes this
+MB = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,16 +52,28 @@ class RunConfig:
     days: int = 90
     workers: int = 1
     replace: bool = False
+    format: str | None = None  # one of formats.FORMATS; None: json (or, continuing, as recorded)
+    gzip: bool | None = None  # compress events files; None: off (or, continuing, as recorded)
+    max_file_mb: float | None = None  # rotate events files at this size; None: 256
+    continue_run: bool = False  # continue the run in output_dir to end_ms (see continuation)
 
     def check(self) -> None:
+        if self.format is not None and self.format not in formats.FORMATS:
+            raise UsageError(
+                f"unknown format {self.format!r}; choose one of {', '.join(formats.FORMATS)}"
+            )
+        if self.max_file_mb is not None and not self.max_file_mb > 0:
+            raise UsageError(f"the file size limit must be above 0 MB, not {self.max_file_mb}")
+        if self.workers < 1:
+            raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
+        if self.continue_run:
+            return  # the rest comes from the run being continued
         if self.users < 1:
             raise UsageError(
                 f"the number of users must be a whole number of at least 1, not {self.users}"
             )
         if self.days < 1:
             raise UsageError(f"the backfill window must be at least 1 day, not {self.days}")
-        if self.workers < 1:
-            raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
         if self.seed < 0:
             raise UsageError(f"the seed must be a whole number of 0 or more, not {self.seed}")
 
@@ -92,6 +106,18 @@ class _Job:
     end_ms: int
     users: int
     staging: str
+    format: str = formats.DEFAULT_FORMAT
+    compress: bool = False
+    max_bytes: int = int(DEFAULT_MAX_FILE_MB * MB)
+    run_number: int = 0  # 0 for a first run; continuations count from 1
+    previous: Sequence[dict[str, Any]] = ()  # saved states of the users a continue walks on
+    since_ms: int = -1  # a continue writes only events after this (the previous end, less 1 ms)
+    new_window_ms: int | None = None  # a continue creates its new users over this window
+
+
+def run_prefix(run_number: int) -> str:
+    """File name prefix of a run: none for the first, ``run-NNN-`` for continuations."""
+    return f"run-{run_number:03d}-" if run_number else ""
 
 
 def chunk_count(users: int) -> int:
@@ -103,11 +129,20 @@ def _generate_chunk(
 ) -> tuple[WalkStats, list[tuple[str, int]]]:
     """Generate users of one chunk into the staging folder; return their stats and event files."""
     product = job.product
-    population = Population(product, job.params, job.seed, job.end_ms)
-    walker = Walker(product, job.params, job.seed, job.end_ms)
+    population = Population(product, job.params, job.seed, job.end_ms, job.new_window_ms)
+    fmt = formats.FORMATS[job.format]
+    encoder = formats.encoder_for(job.format, product, job.seed)
+    walker = Walker(product, job.params, job.seed, job.end_ms, encoder)
     stats = WalkStats.for_product(product)
-    name = f"part-{chunk:05d}-000.json"
-    events = JsonArrayWriter(os.path.join(job.staging, "events", name))
+    events = EventFiles(
+        os.path.join(job.staging, "events"),
+        f"{run_prefix(job.run_number)}part-{chunk:05d}",
+        fmt.extension,
+        fmt.array,
+        job.compress,
+        job.max_bytes,
+    )
+    profiles: list[UserState] = []
     users_file = AtomicFile(os.path.join(job.staging, "parts", f"users-{chunk:05d}.json"))
     lookup_file = AtomicFile(os.path.join(job.staging, "parts", f"lookup-{chunk:05d}.csv"))
     lookup_names = tuple(a.name for a in product.lookup.attributes)
@@ -120,8 +155,12 @@ def _generate_chunk(
     reported_users = reported_events = 0
     try:
         for index in range(first, last):
-            user = population.create(index)
-            walker.simulate(user, lines, stats)
+            if index < len(job.previous):
+                user = UserState.from_json(job.previous[index], lookup_names, secondary_names)
+            else:
+                user = population.create(index)
+                profiles.append(user)
+            walker.simulate(user, lines, stats, job.since_ms)
             if len(lines) >= FLUSH_LINES:
                 events.write(lines)
                 lines.clear()
@@ -136,14 +175,19 @@ def _generate_chunk(
         users_file.commit()
         lookup_file.write(csv_rows(lookup_rows))
         lookup_file.commit()
-        size = events.close()
+        if fmt.profiles is not None:
+            profiles_file = AtomicFile(os.path.join(job.staging, "parts", f"profiles-{chunk:05d}"))
+            entries = formats.profile_lines(fmt.profiles, product, job.seed, profiles)
+            profiles_file.write("".join(entry + "\n" for entry in entries).encode())
+            profiles_file.commit()
+        written = events.close()
     except BaseException:
         events.abort()
         users_file.abort()
         lookup_file.abort()
         raise
     report(last - first - reported_users, stats.events - reported_events)
-    return stats, [(os.path.join("events", name), size)]
+    return stats, [(os.path.join("events", name), size) for name, size in written]
 
 
 # -- worker processes ------------------------------------------------------------------------------
@@ -230,10 +274,10 @@ def _concatenate(parts: list[str], target: AtomicFile, separator: bytes) -> None
                 target.write(block)
 
 
-def _assemble(job: _Job, config: RunConfig, stats: WalkStats) -> list[tuple[str, int]]:
+def _assemble(job: _Job, config: RunConfig, record: dict[str, Any]) -> list[tuple[str, int]]:
     """Join the chunks' user states and lookup rows; write run.json; return the files written."""
     parts = os.path.join(job.staging, "parts")
-    chunks = range(chunk_count(config.users))
+    chunks = range(chunk_count(job.users))
     written: list[tuple[str, int]] = []
 
     users_path = os.path.join("config", "user_id_list.json")
@@ -252,9 +296,19 @@ def _assemble(job: _Job, config: RunConfig, stats: WalkStats) -> list[tuple[str,
     table.commit()
     written.append((lookup_path, table.size))
 
+    kind = formats.FORMATS[job.format].profiles
+    if kind is not None and job.users > len(job.previous):  # only users new in this run
+        profiles_path = os.path.join(
+            "lookup_table", f"{run_prefix(job.run_number)}profiles-{kind}.jsonl"
+        )
+        profiles = AtomicFile(os.path.join(job.staging, profiles_path))
+        _concatenate([os.path.join(parts, f"profiles-{c:05d}") for c in chunks], profiles, b"")
+        profiles.commit()
+        written.append((profiles_path, profiles.size))
+
     run_path = output.RUN_FILE
     run = AtomicFile(os.path.join(job.staging, run_path))
-    run.write(orjson.dumps(run_record(config, stats), option=orjson.OPT_INDENT_2) + b"\n")
+    run.write(orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
     run.commit()
     written.append((run_path, run.size))
     return written
@@ -266,7 +320,7 @@ def run_record(config: RunConfig, stats: WalkStats) -> dict[str, Any]:
     It holds nothing that depends on the machine or on the number of workers, so two runs with
     the same inputs, seed and end time write the same bytes.
     """
-    return {
+    record: dict[str, Any] = {
         "generator": f"event-generator {VERSION}",
         "events": os.path.abspath(config.events_path),
         "flows": os.path.abspath(config.flows_path),
@@ -275,9 +329,15 @@ def run_record(config: RunConfig, stats: WalkStats) -> dict[str, Any]:
         "seed": config.seed,
         "end": iso(config.end_ms),
         "days": config.days,
-        "format": "json",
+        "format": config.format or formats.DEFAULT_FORMAT,
         "events_written": stats.events,
     }
+    # Recorded only when not the default, so that a default run's run.json stays as it was.
+    if config.gzip:
+        record["gzip"] = True
+    if config.max_file_mb is not None and config.max_file_mb != DEFAULT_MAX_FILE_MB:
+        record["max_file_mb"] = config.max_file_mb
+    return record
 
 
 def generate(
@@ -290,29 +350,76 @@ def generate(
 
     Raises a :class:`GeneratorError` for anything the user can fix; on any failure or interrupt the
     output folder is left as it was (apart from a staging folder that is removed when possible).
+    With ``config.continue_run`` the run in ``config.output_dir`` is continued to ``end_ms``
+    instead (see ``continuation``).
     """
     config.check()
+    previous: continuation.Previous | None = None
+    if config.continue_run:
+        previous = continuation.load_previous(config.output_dir)
+        config = continuation.continued_config(config, previous, DEFAULT_MAX_FILE_MB)
     if product is None:
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
     params = params or Params(backfill_days=config.days)
-    staging = output.prepare(config.output_dir, config.replace)
-    job = _Job(product, params, config.seed, config.end_ms, config.users, staging)
+    fmt_name = config.format or formats.DEFAULT_FORMAT
+    formats.check_names(formats.FORMATS[fmt_name], product)
+    job = _Job(
+        product,
+        params,
+        config.seed,
+        config.end_ms,
+        config.users,
+        "",
+        format=fmt_name,
+        compress=bool(config.gzip),
+        max_bytes=max(1, int((config.max_file_mb or DEFAULT_MAX_FILE_MB) * MB)),
+    )
+    new_users = 0
+    if previous is not None:
+        continuation.check_users(previous, product, config.output_dir)
+        if config.end_ms == previous.end_ms:  # no time passed: nothing to write, nothing changes
+            stats = WalkStats.for_product(product)
+            stats.users = len(previous.entries)
+            return RunResult(config, product, stats, [])
+        new_users = continuation.new_user_count(previous, config.end_ms)
+        job = replace(
+            job,
+            users=len(previous.entries) + new_users,
+            run_number=previous.runs_done + 1,
+            previous=previous.entries,
+            since_ms=previous.end_ms - 1,
+            new_window_ms=config.end_ms - previous.end_ms,
+        )
+        staging = output.prepare_continue(config.output_dir)
+    else:
+        staging = output.prepare(config.output_dir, config.replace)
+    job = replace(job, staging=staging)
     done = [0, 0]
 
     def on_progress(users: int, events: int) -> None:
         done[0] += users
         done[1] += events
         if progress is not None:
-            progress(ProgressUpdate(done[0], config.users, done[1]))
+            progress(ProgressUpdate(done[0], job.users, done[1]))
 
     try:
         stats, files = _run_chunks(job, config.workers, on_progress)
-        files.extend(_assemble(job, config, stats))
-        output.publish(config.output_dir, staging)
-    except OSError as exc:
+        record = run_record(config, stats)
+        if previous is not None:
+            record = continuation.continued_record(
+                previous, record, config.end_ms, new_users, stats.events
+            )
+        files.extend(_assemble(job, config, record))
+        if previous is not None:
+            output.publish_continue(config.output_dir, staging)
+        else:
+            output.publish(config.output_dir, staging)
+    except BaseException as exc:
+        if previous is not None:
+            output.recover(config.output_dir)
+            output.drop_later_runs(config.output_dir, previous.runs_done)
         output.discard(staging)
-        raise output_error(config.output_dir, exc) from None
-    except BaseException:
-        output.discard(staging)
+        if isinstance(exc, OSError):
+            raise output_error(config.output_dir, exc) from None
         raise
     return RunResult(config, product, stats, files)

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import iso
+from .clock import iso, parse_iso
 from .params import DAY_MS, Params
 from .ranks import RankedChoice
 from .spec import Product
@@ -94,15 +94,54 @@ class UserState:
             }
         return entry
 
+    @classmethod
+    def from_json(
+        cls, entry: dict[str, Any], lookup_names: tuple[str, ...], secondary_names: tuple[str, ...]
+    ) -> UserState:
+        """A user as :meth:`to_json` left it, ready to be walked on from where the run ended.
+
+        A user whose last day the end time cut comes back as it was at the start of that day
+        (``resume``): the walker replays the day and keeps only what comes after the old end.
+        Raises ``KeyError`` or ``ValueError`` for an entry that is not one of ours.
+        """
+        state = entry.get("resume") or entry
+        last = state["last_event_time"]
+        lookup = entry["lookup"]
+        secondary = state["secondary_keys"]
+        return cls(
+            index=int(entry["index"]),
+            user_id=str(entry["id"]),
+            p=float(state["user_probability"]),
+            churn_probability=float(entry["churn_probability"]),
+            created_ms=parse_iso(entry["created_time"]),
+            lookup=tuple(str(lookup[name]) for name in lookup_names),
+            secondary=[str(secondary[name]) for name in secondary_names],
+            churned=bool(entry["churned"]),
+            skip_days_counter=int(state["skip_days_counter"]),
+            churn_prob_reset_counter=int(state["churn_prob_reset_counter"]),
+            flow_position=int(state["flow_position"]),
+            next_day=parse_iso(entry["next_day"]) // DAY_MS,
+            last_event_ms=None if last is None else parse_iso(last),
+        )
+
 
 class Population:
     """Creates users for one product, one seed and one window."""
 
-    def __init__(self, product: Product, params: Params, seed: int, end_ms: int) -> None:
+    def __init__(
+        self,
+        product: Product,
+        params: Params,
+        seed: int,
+        end_ms: int,
+        window_ms: int | None = None,
+    ) -> None:
+        """Users are created uniformly over the ``window_ms`` before ``end_ms`` (by default the
+        backfill window; a continued run creates its new users over the time that passed)."""
         self.seed = seed
         self.params = params
         self.end_ms = end_ms
-        self.window_ms = params.backfill_days * DAY_MS
+        self.window_ms = params.backfill_days * DAY_MS if window_ms is None else window_ms
         self.lookup_choices = [RankedChoice(a.values) for a in product.lookup.attributes]
         self.secondary_count = len(product.events.secondary_keys)
 

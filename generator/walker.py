@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .clock import weekday
-from .encoders import FlatJsonEncoder
+from .encoders import EventEncoder, FlatJsonEncoder
 from .params import (
     DAY_MS,
     HOUR_MS,
@@ -89,14 +89,14 @@ class Walker:
         params: Params,
         seed: int,
         end_ms: int,
-        encoder: FlatJsonEncoder | None = None,
+        encoder: EventEncoder | None = None,
         on_break: BreakObserver | None = None,
     ) -> None:
         self.product = product
         self.params = params
         self.seed = seed
         self.end_ms = end_ms
-        self.encoder = encoder or FlatJsonEncoder(product.events)
+        self.encoder: EventEncoder = encoder or FlatJsonEncoder(product.events)
         self.on_break = on_break
         index = {name: i for i, name in enumerate(product.events.events)}
         self.flows = [tuple(index[s] for s in f.steps) for f in product.flows.flows]

@@ -9,6 +9,7 @@ finished files only appears when the run is complete.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
 from collections.abc import Iterable
@@ -95,6 +96,128 @@ class JsonArrayWriter:
         self._file.write(b"]\n" if self._first else b"\n]\n")
         self._file.commit()
         return self._file.size
+
+    def abort(self) -> None:
+        self._file.abort()
+
+
+class GzipAtomicFile(AtomicFile):
+    """An :class:`AtomicFile` whose content is gzip-compressed as it is written.
+
+    The gzip header carries no file name and a zero time, so the same content always gives the
+    same bytes.  ``size`` is the size on disk once committed.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._zip = gzip.GzipFile(
+            filename="", mode="wb", fileobj=self.handle, compresslevel=6, mtime=0
+        )
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._zip.write(data)
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.path, exc) from None
+
+    def commit(self) -> None:
+        try:
+            self._zip.close()
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.path, exc) from None
+        super().commit()
+        self.size = os.path.getsize(self.path)
+
+    def abort(self) -> None:
+        try:
+            self._zip.close()
+        except (OSError, ValueError):
+            pass
+        super().abort()
+
+
+class EventFiles:
+    """The events of one chunk, in files that each stay complete and valid on their own.
+
+    Files are named ``<stem>-SSS.<extension>`` (``.gz`` added when compressed), SSS counting from
+    000; a new file starts when the next event would take the current one past ``max_bytes`` of
+    content (uncompressed: what an import tool or a reader has to hold).  A file always holds at
+    least one event, so one event larger than the limit still gets written.  In ``array`` mode each
+    file is one JSON array with one event per line (``[``, events joined by ``,``, ``]``);
+    otherwise each event is a line of its own (JSON Lines).
+    """
+
+    def __init__(
+        self,
+        folder: str,
+        stem: str,
+        extension: str,
+        array: bool,
+        compress: bool,
+        max_bytes: int,
+    ) -> None:
+        self.folder = folder
+        self.stem = stem
+        self.extension = extension + (".gz" if compress else "")
+        self.array = array
+        self.compress = compress
+        self.max_bytes = max_bytes
+        self.written: list[tuple[str, int]] = []  # (file name, size on disk) of closed files
+        self._sequence = 0
+        self._open()
+
+    def _open(self) -> None:
+        name = f"{self.stem}-{self._sequence:03d}.{self.extension}"
+        path = os.path.join(self.folder, name)
+        self._name = name
+        self._file: AtomicFile = GzipAtomicFile(path) if self.compress else AtomicFile(path)
+        self._events = 0
+        self._content = 0
+        if self.array:
+            self._put(b"[\n")
+
+    def _put(self, data: bytes) -> None:
+        self._file.write(data)
+        self._content += len(data)
+
+    def _close_current(self) -> None:
+        if self.array:
+            self._put(b"]\n" if self._events == 0 else b"\n]\n")
+        self._file.commit()
+        self.written.append((self._name, self._file.size))
+
+    def write(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        closing = 3 if self.array else 0  # "\n]\n"
+        if self.array:
+            text = ",\n".join(lines)
+            data = (text if self._events == 0 else ",\n" + text).encode()
+        else:
+            data = ("\n".join(lines) + "\n").encode()
+        if self._content + len(data) + closing <= self.max_bytes:
+            self._put(data)
+            self._events += len(lines)
+            return
+        for line in lines:  # the batch does not fit: place the events one by one
+            piece = line.encode()
+            extra = len(piece) + (2 if self._events else 0) if self.array else len(piece) + 1
+            if self._events and self._content + extra + closing > self.max_bytes:
+                self._close_current()
+                self._sequence += 1
+                self._open()
+            if self.array:
+                self._put(piece if self._events == 0 else b",\n" + piece)
+            else:
+                self._put(piece + b"\n")
+            self._events += 1
+
+    def close(self) -> list[tuple[str, int]]:
+        """Finish the current file; return every file written, (name, size on disk)."""
+        self._close_current()
+        return self.written
 
     def abort(self) -> None:
         self._file.abort()
