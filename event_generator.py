@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Generate months of realistic product-analytics events from three Google Sheets CSV exports.
 
-This is the terminal front: it gathers the options (flags), makes one call into ``generator``,
-and turns a ``GeneratorError`` into one message and an exit status.  Run with ``--help`` for flags.
+This is the terminal front: it gathers the options (flags, then a replay file, then questions),
+builds one frozen ``RunConfig``, makes one call into ``generator``, and turns a ``GeneratorError``
+or Ctrl-C into one message and an exit status.  The questions, the progress display and the
+summary live in ``frontend/``.  Run with ``--help`` for the flags.
 """
 
 from __future__ import annotations
@@ -11,22 +13,21 @@ import argparse
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from generator import (
-    EXIT_CANCELLED,
-    EXIT_OK,
-    GeneratorError,
-    ProgressUpdate,
-    RunConfig,
-    UsageError,
-    generate,
-)
-from generator.clock import iso, parse_iso, to_ms
-from generator.streams import new_seed
+from rich.console import Console
+from rich.markup import escape
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples")
+from frontend.options import gather
+from frontend.progress import progress_shown
+from frontend.summary import print_summary
+from frontend.values import end_time, whole_number
+from generator import EXIT_CANCELLED, EXIT_OK, GeneratorError, UsageError, generate
+from generator.clock import iso
+
+__all__ = ["build_parser", "end_time", "main", "whole_number"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,101 +55,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--end", metavar="TIMESTAMP", help="end time, ISO 8601 (default: now); no event is after it"
     )
-    parser.add_argument(
-        "--days", metavar="N", default="90", help="backfill window in days (default: 90)"
-    )
+    parser.add_argument("--days", metavar="N", help="backfill window in days (default: 90)")
     parser.add_argument(
         "--workers", metavar="N", default=None, help="worker processes (default: number of cores)"
     )
     parser.add_argument(
         "--force", action="store_true", help="replace a previous run in the output folder"
     )
-    return parser
-
-
-def whole_number(text: str, what: str, minimum: int = 1) -> int:
-    """Parse a flag or an answer as a whole number of at least ``minimum``, or say why not."""
-    cleaned = text.strip().replace("_", "").replace(",", "")
-    if not cleaned.isdigit():
-        raise UsageError(f"{what} must be a whole number of at least {minimum}, not {text!r}")
-    value = int(cleaned)
-    if value < minimum:
-        raise UsageError(f"{what} must be a whole number of at least {minimum}, not {text!r}")
-    return value
-
-
-def end_time(text: str | None, now: datetime) -> int:
-    if text is None:
-        return to_ms(now)
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise UsageError(
-            f"--end must be an ISO 8601 date or time such as 2026-11-29 or 2026-11-29T18:00:00Z, "
-            f"not {text!r}"
-        ) from None
-
-
-def config_from_args(args: argparse.Namespace, now: datetime) -> RunConfig:
-    missing = [
-        flag
-        for flag, value in (
-            ("--users", args.users),
-            ("--events", args.events),
-            ("--flows", args.flows),
-            ("--lookup", args.lookup),
-            ("--output", args.output),
-        )
-        if value is None
-    ]
-    if missing:
-        raise UsageError(f"missing {', '.join(missing)}: give every one of them (see --help)")
-    return RunConfig(
-        events_path=args.events,
-        flows_path=args.flows,
-        lookup_path=args.lookup,
-        users=whole_number(args.users, "--users"),
-        output_dir=args.output,
-        seed=whole_number(args.seed, "--seed", 0) if args.seed is not None else new_seed(),
-        end_ms=end_time(args.end, now),
-        days=whole_number(args.days, "--days"),
-        workers=whole_number(args.workers, "--workers") if args.workers else (os.cpu_count() or 1),
-        replace=args.force,
+    parser.add_argument(
+        "--replay",
+        metavar="PATH",
+        help="repeat a run: its config/run.json (or its output folder); flags given override it",
     )
+    return parser
 
 
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _program() -> str:
+    name = sys.argv[0] if sys.argv and sys.argv[0].endswith(".py") else "event_generator.py"
+    return os.path.relpath(name) if not os.path.relpath(name).startswith("..") else name
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Gather the options, run, report; return the exit status."""
     signal.signal(signal.SIGTERM, _terminate)
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
     try:
         args = build_parser().parse_args(argv)
-        config = config_from_args(args, datetime.now(UTC))
-        last = [0]
-
-        def progress(update: ProgressUpdate) -> None:
-            step = max(1, update.users_total // 10)
-            if update.users_done // step > last[0] or update.users_done == update.users_total:
-                last[0] = update.users_done // step
-                print(
-                    f"{update.users_done}/{update.users_total} users, {update.events:,} events",
-                    flush=True,
-                )
-
-        result = generate(config, progress=progress)
+        plan = gather(args, datetime.now(UTC), interactive=sys.stdin.isatty(), console=console)
+        config = plan.config
+        for warning in plan.product.warnings:
+            errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
+        replacing = " (replacing the run there)" if config.replace else ""
+        console.print(
+            f"Generating [bold]{config.users:,}[/] users into [bold]{escape(config.output_dir)}[/]"
+            f"{replacing}: seed {config.seed}{chosen}, {config.days} days up to "
+            f"{iso(config.end_ms)}",
+            soft_wrap=True,
+        )
+        started = time.monotonic()
+        with progress_shown(console, config.users) as progress:
+            result = generate(config, product=plan.product, progress=progress)
     except GeneratorError as error:
-        print(f"error: {error}", file=sys.stderr)
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return error.exit_status
-    except KeyboardInterrupt:
-        print("Cancelled", file=sys.stderr)
+    except (KeyboardInterrupt, EOFError):
+        errors.print("[bold]Cancelled[/]")
         return EXIT_CANCELLED
-    stats = result.stats
-    print(
-        f"Wrote {stats.events:,} events for {stats.users:,} users into {config.output_dir} "
-        f"(seed {config.seed}, end {iso(config.end_ms)}); {stats.churned:,} users churned."
-    )
+    print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
     return EXIT_OK
 
 

@@ -1,0 +1,230 @@
+"""Gathering a run's options: from flags first, then a replay file, then the questions.
+
+A value given by a flag is never asked.  Without a terminal nothing is asked: a missing value is
+a :class:`UsageError` that names every missing flag.  Files are loaded as soon as they are known,
+so a bad file is refused before anything else is asked (given by a flag) or at its own question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from generator import RunConfig, UsageError
+from generator.clock import to_ms
+from generator.csvtext import read_text
+from generator.loaders import parse_events, parse_flows, parse_lookup
+from generator.output import FolderState, inspect
+from generator.replay import RunRecord, read_run_record
+from generator.spec import EventsSpec, FlowsSpec, LookupSpec, Product
+from generator.streams import new_seed
+
+from . import prompts
+from .values import display_path, end_time, next_free_folder, whole_number
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+DEFAULT_DAYS = 90
+SIBLING_FLOWS = ("flows.csv",)
+SIBLING_LOOKUPS = ("lookup_table.csv", "lookup.csv")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A run ready to start: its config, its loaded product, and whether the seed was chosen."""
+
+    config: RunConfig
+    product: Product
+    seed_chosen: bool
+
+
+def load_events(path: str) -> tuple[EventsSpec, list[str]]:
+    warnings: list[str] = []
+    return parse_events(read_text(path), path, warnings), warnings
+
+
+def load_flows(path: str, events: EventsSpec) -> FlowsSpec:
+    return parse_flows(read_text(path), path, events)
+
+
+def load_lookup(path: str, events: EventsSpec) -> tuple[LookupSpec, list[str]]:
+    warnings: list[str] = []
+    return parse_lookup(read_text(path), path, events, warnings), warnings
+
+
+def default_input(answered: str | None, siblings: tuple[str, ...], example: str) -> str:
+    """The default for a file question: a file of that name beside the events file if there is
+    one (a sheet's three exports usually sit together), else the bundled example."""
+    if answered is not None:
+        folder = os.path.dirname(answered)
+        for name in siblings:
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                return display_path(candidate)
+    return display_path(os.path.join(EXAMPLES, example))
+
+
+def _number(text: str | None, flag: str, fallback: int | None, minimum: int = 1) -> int | None:
+    return whole_number(text, flag, minimum) if text is not None else fallback
+
+
+def gather(
+    args: argparse.Namespace,
+    now: datetime,
+    *,
+    interactive: bool,
+    console: Console,
+    **prompt_kwargs: Any,
+) -> Plan:
+    """Build the run from ``args`` (see ``build_parser``), a replay file and, when
+    ``interactive``, the questions; ``prompt_kwargs`` go to every question (tests pass input and
+    output)."""
+    record: RunRecord | None = read_run_record(args.replay) if args.replay else None
+    source = f"from {display_path(record.source)}" if record else ""
+
+    users = _number(args.users, "--users", record.users if record else None)
+    events_path = args.events or (record.events_path if record else None)
+    flows_path = args.flows or (record.flows_path if record else None)
+    lookup_path = args.lookup or (record.lookup_path if record else None)
+    output_dir: str | None = args.output
+    seed = _number(args.seed, "--seed", record.seed if record else None, minimum=0)
+    end_ms = end_time(args.end) if args.end is not None else None
+    if end_ms is None:
+        end_ms = record.end_ms if record else to_ms(now)
+    days = _number(args.days, "--days", record.days if record else DEFAULT_DAYS)
+    assert days is not None
+    workers = _number(args.workers, "--workers", os.cpu_count() or 1)
+    assert workers is not None
+    if record is not None and record.format != "json":
+        raise UsageError(f"this run was written as {record.format!r}; only JSON can be written")
+
+    missing = [
+        flag
+        for flag, value in (
+            ("--users", users),
+            ("--events", events_path),
+            ("--flows", flows_path),
+            ("--lookup", lookup_path),
+            ("--output", output_dir),
+        )
+        if value is None
+    ]
+    if missing and not interactive:
+        raise UsageError(
+            f"missing {', '.join(missing)}: standard input is not a terminal, so nothing can be "
+            f"asked; give {'it' if len(missing) == 1 else 'them'} as flags (see --help)"
+        )
+
+    def given(label: str, value: object, flag: str) -> None:
+        if interactive:
+            origin = f"from {flag}" if getattr(args, flag.lstrip("-")) is not None else source
+            console.print(
+                f"[green]✓[/] [bold]{label}[/] {escape(str(value))} [dim]({escape(origin)})[/]",
+                highlight=False,
+            )
+
+    def report(message: str) -> None:
+        console.print(f"[red]✗ {escape(message)}[/]", highlight=False)
+
+    # Files given by flags (or the replay file) are loaded first: a bad one ends the run before
+    # anything is asked.  The flows and lookup files need the events file to be checked.
+    events = events_warnings = flows = lookup = lookup_warnings = None
+    if events_path is not None:
+        events, events_warnings = load_events(events_path)
+        if flows_path is not None:
+            flows = load_flows(flows_path, events)
+        if lookup_path is not None:
+            lookup, lookup_warnings = load_lookup(lookup_path, events)
+
+    if interactive and missing:
+        console.print(
+            "[dim]Enter accepts the answer shown; Tab completes paths; Ctrl-C cancels.[/]",
+            highlight=False,
+        )
+    if users is None:
+        users = prompts.ask_users(prompts.DEFAULT_USERS, **prompt_kwargs)
+    else:
+        given("Users", f"{users:,}", "--users")
+
+    if events is None:
+        # Files given by flags must fit the events file answered here.
+        def check_events(path: str) -> tuple[EventsSpec, list[str], Any, Any]:
+            spec, warnings = load_events(path)
+            flows_spec = load_flows(flows_path, spec) if flows_path is not None else None
+            lookup_loaded = load_lookup(lookup_path, spec) if lookup_path is not None else None
+            return spec, warnings, flows_spec, lookup_loaded
+
+        events_path, (events, events_warnings, flows, lookup_loaded) = prompts.ask_file(
+            "Events CSV file:",
+            default_input(None, (), "events.csv"),
+            check_events,
+            report,
+            **prompt_kwargs,
+        )
+        if lookup_loaded is not None:
+            lookup, lookup_warnings = lookup_loaded
+    else:
+        given("Events CSV file", events_path, "--events")
+    assert events is not None and events_warnings is not None and events_path is not None
+
+    if flows is None:
+        known = events
+        flows_path, flows = prompts.ask_file(
+            "Flows CSV file:",
+            default_input(events_path, SIBLING_FLOWS, "flows.csv"),
+            lambda path: load_flows(path, known),
+            report,
+            **prompt_kwargs,
+        )
+    else:
+        given("Flows CSV file", flows_path, "--flows")
+    assert flows_path is not None
+
+    if lookup is None:
+        known = events
+        lookup_path, (lookup, lookup_warnings) = prompts.ask_file(
+            "Lookup-table CSV file:",
+            default_input(events_path, SIBLING_LOOKUPS, "lookup_table.csv"),
+            lambda path: load_lookup(path, known),
+            report,
+            **prompt_kwargs,
+        )
+    else:
+        given("Lookup-table CSV file", lookup_path, "--lookup")
+    assert lookup_path is not None and lookup_warnings is not None
+
+    if output_dir is None:
+        output_dir = prompts.ask_output_folder(next_free_folder(), **prompt_kwargs)
+    else:
+        given("Output folder", output_dir, "--output")
+    replace = bool(args.force)
+    while interactive and not replace:
+        seen = inspect(output_dir)
+        if seen.state is FolderState.FREE:
+            break
+        action = prompts.ask_existing_folder(output_dir, seen, **prompt_kwargs)
+        if action is prompts.FolderAction.REPLACE:
+            replace = True
+        else:
+            output_dir = prompts.ask_output_folder(next_free_folder(output_dir), **prompt_kwargs)
+
+    seed_chosen = seed is None
+    config = RunConfig(
+        events_path=events_path,
+        flows_path=flows_path,
+        lookup_path=lookup_path,
+        users=users,
+        output_dir=output_dir,
+        seed=new_seed() if seed is None else seed,
+        end_ms=end_ms,
+        days=days,
+        workers=workers,
+        replace=replace,
+    )
+    product = Product(events, flows, lookup, (*events_warnings, *lookup_warnings))
+    return Plan(config, product, seed_chosen)
