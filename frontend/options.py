@@ -26,10 +26,12 @@ from generator.spec import EventsSpec, FlowsSpec, LookupSpec, Product
 from generator.streams import new_seed
 
 from . import prompts
-from .values import display_path, end_time, next_free_folder, whole_number
+from .values import MAX_NUMBER, MAX_USERS, display_path, end_time, next_free_folder, whole_number
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 DEFAULT_DAYS = 90
+MAX_DAYS = 3660  # ten years of backfill; more is a typo
+MAX_WORKERS = 256
 SIBLING_FLOWS = ("flows.csv",)
 SIBLING_LOOKUPS = ("lookup_table.csv", "lookup.csv")
 
@@ -69,8 +71,10 @@ def default_input(answered: str | None, siblings: tuple[str, ...], example: str)
     return display_path(os.path.join(EXAMPLES, example))
 
 
-def _number(text: str | None, flag: str, fallback: int | None, minimum: int = 1) -> int | None:
-    return whole_number(text, flag, minimum) if text is not None else fallback
+def _number(
+    text: str | None, flag: str, fallback: int | None, minimum: int = 1, maximum: int = MAX_NUMBER
+) -> int | None:
+    return whole_number(text, flag, minimum, maximum) if text is not None else fallback
 
 
 def gather(
@@ -87,7 +91,7 @@ def gather(
     record: RunRecord | None = read_run_record(args.replay) if args.replay else None
     source = f"from {display_path(record.source)}" if record else ""
 
-    users = _number(args.users, "--users", record.users if record else None)
+    users = _number(args.users, "--users", record.users if record else None, maximum=MAX_USERS)
     events_path = args.events or (record.events_path if record else None)
     flows_path = args.flows or (record.flows_path if record else None)
     lookup_path = args.lookup or (record.lookup_path if record else None)
@@ -96,9 +100,9 @@ def gather(
     end_ms = end_time(args.end) if args.end is not None else None
     if end_ms is None:
         end_ms = record.end_ms if record else to_ms(now)
-    days = _number(args.days, "--days", record.days if record else DEFAULT_DAYS)
+    days = _number(args.days, "--days", record.days if record else DEFAULT_DAYS, maximum=MAX_DAYS)
     assert days is not None
-    workers = _number(args.workers, "--workers", os.cpu_count() or 1)
+    workers = _number(args.workers, "--workers", os.cpu_count() or 1, maximum=MAX_WORKERS)
     assert workers is not None
     if record is not None and record.format != "json":
         raise UsageError(f"this run was written as {record.format!r}; only JSON can be written")

@@ -25,7 +25,7 @@ import questionary
 from generator import GeneratorError, UsageError
 from generator.output import FolderState, Inspection
 
-from .values import clean_path, whole_number
+from .values import MAX_USERS, clean_path, whole_number
 
 DEFAULT_USERS = 1000  # about 3 s and 64 MB with the bundled examples
 
@@ -44,9 +44,9 @@ def short(text: str, keep: int = 48) -> str:
 def users_problem(text: str) -> bool | str:
     """True when ``text`` is a usable number of users, else what to show under the prompt."""
     try:
-        whole_number(text, "the number of users")
+        whole_number(text, "the number of users", maximum=MAX_USERS)
     except UsageError:
-        return f"{short(text.strip())!r} is not a whole number of 1 or more; type one such as 1000"
+        return f"{short(text.strip(), 24)!r} is not a whole number from 1 to {MAX_USERS:,}"
     return True
 
 
@@ -87,7 +87,7 @@ def ask_users(default: int = DEFAULT_USERS, **kwargs: Any) -> int:
         validate=users_problem,
         **{**_QUIET, **kwargs},
     ).unsafe_ask()
-    return whole_number(answer, "the number of users")
+    return whole_number(answer, "the number of users", maximum=MAX_USERS)
 
 
 def ask_file(

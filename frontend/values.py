@@ -8,15 +8,29 @@ import re
 from generator import UsageError
 from generator.clock import parse_iso
 
+MAX_NUMBER = 10**18  # larger is a typo (and Python refuses to parse numbers of 4,300 digits)
+MAX_USERS = 100_000_000  # about 6 TB of JSON with the examples; more is surely a typo
 
-def whole_number(text: str, what: str, minimum: int = 1) -> int:
-    """Parse a flag or an answer as a whole number of at least ``minimum``, or say why not.
+
+def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMBER) -> int:
+    """Parse a flag or an answer as a whole number from ``minimum`` to ``maximum``, or say why not.
 
     ``1000``, ``1,000``, ``1_000`` and `` 1000 `` are all a thousand.
     """
     cleaned = text.strip().replace("_", "").replace(",", "")
-    if not cleaned.isascii() or not cleaned.isdigit() or int(cleaned) < minimum:
-        raise UsageError(f"{what} must be a whole number of at least {minimum}, not {text!r}")
+    if (
+        not cleaned.isascii()
+        or not cleaned.isdigit()
+        or len(cleaned) > 19
+        or not minimum <= int(cleaned) <= maximum
+    ):
+        shown = text if len(text) <= 30 else text[:29] + "…"
+        allowed = (
+            f"of at least {minimum:,}"
+            if maximum == MAX_NUMBER
+            else f"from {minimum:,} to {maximum:,}"
+        )
+        raise UsageError(f"{what} must be a whole number {allowed}, not {shown!r}")
     return int(cleaned)
 
 
