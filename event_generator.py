@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from prompt_toolkit.output import create_output
 from rich.console import Console
 from rich.markup import escape
 
@@ -79,14 +80,30 @@ def _program() -> str:
     return os.path.relpath(name) if not os.path.relpath(name).startswith("..") else name
 
 
+def _is_terminal(stream: object) -> bool:
+    """True when ``stream`` is an open terminal (a closed or missing one is not)."""
+    try:
+        return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
+    except (ValueError, OSError):
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Gather the options, run, report; return the exit status."""
     signal.signal(signal.SIGTERM, _terminate)
-    console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    # Started with standard output or error closed (``1>&-``): write those lines nowhere.
+    console = Console(file=sys.stdout or open(os.devnull, "w"), highlight=False)
+    errors = Console(file=sys.stderr or open(os.devnull, "w"), highlight=False)
+    # Questions need a terminal to read from and one to draw on; with standard output sent to a
+    # file, they are drawn on standard error, which then also shows the answers' messages.
+    asked_on = console if _is_terminal(sys.stdout) else errors
+    interactive = _is_terminal(sys.stdin) and _is_terminal(asked_on.file)
+    prompt_kwargs = {} if asked_on is console else {"output": create_output(stdout=sys.stderr)}
     try:
         args = build_parser().parse_args(argv)
-        plan = gather(args, datetime.now(UTC), interactive=sys.stdin.isatty(), console=console)
+        plan = gather(
+            args, datetime.now(UTC), interactive=interactive, console=asked_on, **prompt_kwargs
+        )
         config = plan.config
         for warning in plan.product.warnings:
             errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)

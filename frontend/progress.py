@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
@@ -30,6 +29,13 @@ PLAIN_STEPS = 10  # without a terminal: one line per tenth of the users
 def rate_text(events: int, seconds: float) -> str:
     rate = events / seconds if seconds > 0 else 0.0
     return f"{rate:,.0f} events/s"
+
+
+class UsersColumn(ProgressColumn):
+    """Users done out of the total, with thousands separators."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{int(task.completed):,}/{int(task.total or 0):,} users", style="green")
 
 
 class EventsColumn(ProgressColumn):
@@ -82,9 +88,8 @@ def progress_shown(
         yield PlainProgress(console, get_time, PLAIN_STEPS)
         return
     bar = Progress(
-        TextColumn("[bold]Users"),
         BarColumn(),
-        MofNCompleteColumn(),
+        UsersColumn(),
         EventsColumn(),
         EventRateColumn(),
         TextColumn("left"),
