@@ -93,28 +93,38 @@ def funnels_table(result: RunResult, width: int) -> Table:
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
-    table.add_column("Flow", no_wrap=True)
-    table.add_column("Step", justify="right")
-    table.add_column("Event", no_wrap=True)
-    table.add_column("Reached", justify="right")
-    table.add_column("Conversion", justify="right")
-    table.add_column("", no_wrap=True)
-    bar_width = max(6, min(30, width - 66))
     flows = result.product.flows.flows
+    most = max((max(counts, default=0) for counts in result.stats.funnels), default=0)
+    reached_width = max(len("Reached"), len(f"{most:,}"))
+    flow_width = max((len(f.name) for f in flows), default=4)
+    event_width = max((len(e) for f in flows for e in f.steps), default=5)
+    # The numbers are never cut; the bar gets what is left of the width, if enough.
+    taken = flow_width + 4 + event_width + reached_width + len("Conversion") + 2 * 6 + 12
+    bar_width = min(30, width - taken)
+    # On a narrow screen names wrap; numbers never do.
+    table.add_column("Flow")
+    table.add_column("Step", justify="right", no_wrap=True, min_width=4)
+    table.add_column("Event")
+    table.add_column("Reached", justify="right", no_wrap=True, min_width=reached_width)
+    table.add_column("Conversion", justify="right", no_wrap=True, min_width=len("Conversion"))
+    if bar_width >= 6:
+        table.add_column("", no_wrap=True)
     for number, (flow, counts) in enumerate(zip(flows, result.stats.funnels)):
         if number:
             table.add_section()
         first = counts[0] if counts else 0
         for step, (event, reached) in enumerate(zip(flow.steps, counts)):
             before = counts[step - 1] if step else None
-            table.add_row(
+            cells: list[str | Text] = [
                 escape(flow.name) if step == 0 else "",
                 str(step + 1),
                 escape(event),
                 f"{reached:,}",
                 "" if before is None else percent(reached, before),
-                Text(bar(reached, first, bar_width), style="green"),
-            )
+            ]
+            if bar_width >= 6:
+                cells.append(Text(bar(reached, first, bar_width), style="green"))
+            table.add_row(*cells)
     return table
 
 
