@@ -17,16 +17,20 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from prompt_toolkit.output import create_output
-from rich.console import Console
-from rich.markup import escape
+try:
+    from prompt_toolkit.output import create_output
+    from rich.console import Console
+    from rich.markup import escape
 
-from frontend.options import gather
-from frontend.progress import progress_shown
-from frontend.summary import print_summary
-from frontend.values import end_time, whole_number
-from generator import EXIT_CANCELLED, EXIT_OK, GeneratorError, UsageError, generate
-from generator.clock import iso
+    from frontend.options import gather
+    from frontend.progress import progress_shown
+    from frontend.summary import print_summary
+    from frontend.values import end_time, whole_number
+    from generator import EXIT_CANCELLED, EXIT_OK, GeneratorError, UsageError, generate
+    from generator.clock import iso
+except KeyboardInterrupt:  # Ctrl-C while the libraries load: the same word, no traceback
+    sys.stderr.write("Cancelled\n")
+    sys.exit(130)
 
 __all__ = ["build_parser", "end_time", "main", "whole_number"]
 
@@ -41,7 +45,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="event_generator.py",
-        description="Turn events, flows and lookup-table CSVs into realistic analytics events.",
+        description="Turn events, flows and lookup-table CSVs into realistic analytics events. "
+        "In a terminal, every value not given by a flag is asked (Enter accepts the default); "
+        "without one, missing flags are an error (exit status 2).",
     )
     parser.add_argument(
         "--events", metavar="PATH", help="events CSV (shardkeys, event, properties)"
@@ -124,7 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, EOFError):
         errors.print("[bold]Cancelled[/]")
         return EXIT_CANCELLED
-    print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
+    try:
+        print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
+    except KeyboardInterrupt:
+        errors.print(f"[bold]Cancelled[/] (the run in {escape(config.output_dir)} is complete)")
+        return EXIT_CANCELLED
     return EXIT_OK
 
 

@@ -140,6 +140,13 @@ def test_a_folder_holding_a_run_is_never_overwritten_without_asking(tmp_path: An
     assert run_json(os.path.join(tmp_path, "out"))["seed"] == first
     assert os.path.isfile(os.path.join(tmp_path, "out-2", "config", "run.json"))
 
+    child = spawn(tmp_path, *flags, "--seed", "98")
+    child.expect("out already holds a run")
+    child.send(CTRL_C)
+    status, shown = finish(child)
+    assert status == 130 and "Cancelled" in shown
+    assert run_json(os.path.join(tmp_path, "out"))["seed"] == first
+
     child = spawn(tmp_path, *flags, "--seed", "99")
     child.expect("out already holds a run")
     child.send(DOWN + ENTER)  # replace
