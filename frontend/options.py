@@ -230,5 +230,6 @@ def gather(
         workers=workers,
         replace=replace,
     )
+    assert flows is not None and lookup is not None
     product = Product(events, flows, lookup, (*events_warnings, *lookup_warnings))
     return Plan(config, product, seed_chosen)
