@@ -82,7 +82,11 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _program() -> str:
-    name = sys.argv[0] if sys.argv and sys.argv[0].endswith(".py") else "event_generator.py"
+    """This script as it was started (``event_generator.py``, ``../tool/event_generator.py``), for
+    the command that repeats a run."""
+    name = sys.argv[0] if sys.argv else ""
+    if os.path.basename(name) != "event_generator.py":
+        return "event_generator.py"  # called as a function (tests)
     return os.path.relpath(name) if not os.path.relpath(name).startswith("..") else name
 
 

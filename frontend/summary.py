@@ -148,6 +148,7 @@ def weekly_chart(result: RunResult, width: int) -> Table:
         title_justify="left",
         show_header=False,
         padding=(0, 1),
+        min_width=min(width, 50),
     )
     table.add_column("Week", no_wrap=True)
     table.add_column("Users", justify="right", no_wrap=True)
