@@ -98,6 +98,14 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
+def _remove_if_empty(folder: str) -> None:
+    """Remove a folder this run created and left empty (it failed or was cancelled)."""
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass  # not empty, or gone: leave it as it is
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Gather the options, run, report; return the exit status."""
     signal.signal(signal.SIGTERM, _terminate)
@@ -126,8 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             soft_wrap=True,
         )
         started = time.monotonic()
-        with progress_shown(console, config.users) as progress:
-            result = generate(config, product=plan.product, progress=progress)
+        new_folder = not os.path.lexists(config.output_dir)
+        try:
+            with progress_shown(console, config.users) as progress:
+                result = generate(config, product=plan.product, progress=progress)
+        except BaseException:
+            if new_folder:
+                _remove_if_empty(config.output_dir)  # the next run's default can be it again
+            raise
     except GeneratorError as error:
         errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return error.exit_status

@@ -59,6 +59,8 @@ def file_problem(text: str) -> bool | str:
         return f"no such file: {short(path)}"
     if os.path.isdir(path):
         return f"{short(path)} is a folder; type the path of a CSV file in it (Tab completes)"
+    if not os.path.isfile(path):  # a device or a pipe: reading it could wait for ever
+        return f"{short(path)} is not a file; type the path of a CSV file"
     return True
 
 

@@ -75,6 +75,8 @@ def test_file_answers_that_are_not_files_are_refused_in_the_prompt(tmp_path: Any
     assert "is a folder" in str(prompts.file_problem(os.fspath(tmp_path)))
     assert "type the path" in str(prompts.file_problem("   "))
     assert "no such file" in str(prompts.file_problem("a\x00b"))
+    if os.path.exists("/dev/zero"):
+        assert "is not a file" in str(prompts.file_problem("/dev/zero"))
     long = prompts.file_problem("/" + "x" * 5000)
     assert isinstance(long, str) and len(long) < 100
 

@@ -172,7 +172,7 @@ def test_ctrl_c_in_the_middle_of_a_run_leaves_nothing_that_looks_complete(tmp_pa
     child.send(CTRL_C)
     status, shown = finish(child)
     assert status == 130 and "Cancelled" in shown and "Traceback" not in shown
-    assert os.listdir(os.path.join(tmp_path, "out")) == []
+    assert os.listdir(tmp_path) == [], "the folder the run created is removed again"
 
 
 # -- without a terminal ---------------------------------------------------------------------------
@@ -238,4 +238,4 @@ def test_sigterm_in_the_middle_of_a_run_is_a_cancel(tmp_path: Any) -> None:
     child.send_signal(signal.SIGTERM)
     _out, err = child.communicate(timeout=60)
     assert child.returncode == 130 and err.strip() == "Cancelled"
-    assert os.listdir(os.path.join(tmp_path, "out")) == []
+    assert os.listdir(tmp_path) == []
