@@ -7,6 +7,7 @@ instead of waiting.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from rich.console import Console
 
 from event_generator import build_parser
 from frontend import prompts
-from frontend.options import Plan, gather, load_events
+from frontend.options import Plan, gather, load_events, load_flows
 from frontend.values import clean_path, next_free_folder
 from generator import UsageError, generate
 from generator.output import FolderState, Inspection, inspect
@@ -138,8 +139,6 @@ def test_a_wrong_path_then_a_file_that_does_not_load_then_a_good_one(tmp_path: A
 def test_a_flows_file_is_checked_against_the_events_file() -> None:
     events, _ = load_events(example("events.csv"))
     reported: list[str] = []
-    from frontend.options import load_flows
-
     typed = CLEAR + bad("flows_unknown_step.csv") + "\r" + CLEAR + example("flows.csv") + "\r"
     with keys(typed) as kwargs:
         path, flows = prompts.ask_file(
@@ -254,9 +253,7 @@ def test_replay_repeats_a_run_byte_for_byte(tmp_path: Any) -> None:
     generate(original.config, product=original.product)
     again = os.path.join(tmp_path, "again")
     replayed = plan(["--replay", first, "--output", again], None)
-    assert replayed.config == original.config.__class__(
-        **{**original.config.__dict__, "output_dir": again}
-    )
+    assert replayed.config == dataclasses.replace(original.config, output_dir=again)
     generate(replayed.config, product=replayed.product)
     assert tree_bytes(first) == tree_bytes(again)
     # A flag overrides the replay file; the output folder is asked when not given.
