@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from generator import RunConfig, UsageError
-from generator.clock import to_ms
 from generator.csvtext import read_text
 from generator.loaders import parse_events, parse_flows, parse_lookup
 from generator.output import FolderState, inspect
@@ -97,15 +96,22 @@ def gather(
     lookup_path = args.lookup or (record.lookup_path if record else None)
     output_dir: str | None = args.output
     seed = _number(args.seed, "--seed", record.seed if record else None, minimum=0)
-    end_ms = end_time(args.end) if args.end is not None else None
-    if end_ms is None:
-        end_ms = record.end_ms if record else to_ms(now)
+    replayed_end = record.end_ms if record and args.end is None else None
+    end_ms = replayed_end if replayed_end is not None else end_time(args.end, now)
     days = _number(args.days, "--days", record.days if record else DEFAULT_DAYS, maximum=MAX_DAYS)
     assert days is not None
     workers = _number(args.workers, "--workers", os.cpu_count() or 1, maximum=MAX_WORKERS)
     assert workers is not None
-    if record is not None and record.format != "json":
-        raise UsageError(f"this run was written as {record.format!r}; only JSON can be written")
+    # Output settings this version cannot write yet (formats, gzip and rotation come with
+    # issue 5): refused rather than replayed differently.
+    if record is not None and (record.format != "json" or record.gzip or record.max_file_mb):
+        gzip = " with gzip" if record.gzip else ""
+        rotation = f" in files of at most {record.max_file_mb} MB" if record.max_file_mb else ""
+        raise UsageError(
+            f"this run was written as {record.format!r}{gzip}{rotation}; this version writes "
+            f"plain JSON only",
+            file=record.source,
+        )
 
     missing = [
         flag

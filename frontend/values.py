@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 
 from generator import UsageError
-from generator.clock import parse_iso
+from generator.clock import parse_iso, to_ms
 
 MAX_NUMBER = 10**18  # larger is a typo (and Python refuses to parse numbers of 4,300 digits)
 MAX_USERS = 100_000_000  # about 6 TB of JSON with the examples; more is surely a typo
@@ -34,8 +35,10 @@ def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMB
     return int(cleaned)
 
 
-def end_time(text: str) -> int:
-    """Parse ``--end`` (an ISO 8601 date or time) to epoch milliseconds."""
+def end_time(text: str | None, now: datetime) -> int:
+    """Parse ``--end`` (an ISO 8601 date or time) to epoch milliseconds; no ``--end`` is ``now``."""
+    if text is None:
+        return to_ms(now)
     try:
         return parse_iso(text)
     except ValueError:

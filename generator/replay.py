@@ -30,6 +30,8 @@ class RunRecord:
     end_ms: int
     days: int
     format: str
+    gzip: bool = False  # recorded only when set
+    max_file_mb: float | None = None  # recorded only when not the default
 
 
 def record_path(path: str) -> str:
@@ -55,6 +57,14 @@ def _field(data: dict[str, Any], key: str, kind: type, source: str) -> Any:
     return value
 
 
+def _megabytes(value: Any, source: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise UsageError("field 'max_file_mb' is not a number above 0", file=source)
+    return float(value)
+
+
 def read_run_record(path: str) -> RunRecord:
     """Read the record of a finished run from its ``config/run.json`` (or its output folder)."""
     source = record_path(path)
@@ -74,6 +84,12 @@ def read_run_record(path: str) -> RunRecord:
         raise UsageError(
             "this is not a run record; give the config/run.json of a finished run", file=source
         )
+    if data.get("continued"):
+        raise UsageError(
+            "this run was continued, and --replay repeats a single run; replay the first run "
+            "and continue it the same way, or copy the folder",
+            file=source,
+        )
     end_text = _field(data, "end", str, source)
     try:
         end_ms = parse_iso(end_text)
@@ -91,6 +107,8 @@ def read_run_record(path: str) -> RunRecord:
         end_ms=end_ms,
         days=_field(data, "days", int, source) if "days" in data else 90,
         format=_field(data, "format", str, source) if "format" in data else "json",
+        gzip=data.get("gzip") is True,
+        max_file_mb=_megabytes(data.get("max_file_mb"), source),
     )
     for key, value in (("users", record.users), ("days", record.days), ("seed", record.seed + 1)):
         if value < 1:

@@ -267,6 +267,9 @@ def test_replay_repeats_a_run_byte_for_byte(tmp_path: Any) -> None:
         (None, "no config/run.json in this folder"),
         ("not json", "not a run record"),
         ('{"seed": 1}', "field 'end' is missing"),
+        ('{"seed": 1, "continued": [{"run": 1}]}', "repeats a single run"),
+        ('{"seed": 1, "end": "2026-01-01", "events": "e", "flows": "f", "lookup": "l",'
+         ' "users": 5, "format": "csv", "gzip": true}', "written as 'csv' with gzip"),
         ('{"seed": 1, "end": "2026-01-01", "events": "e", "flows": "f", "lookup": "l",'
          ' "users": "many"}', "field 'users'"),
     ],
