@@ -77,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: object) -> None:
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: interrupt once, then ignore both, so that a second Ctrl-C cannot cut
+    short the clean-up of the first (the staging folder is being removed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -108,7 +112,18 @@ def _remove_if_empty(folder: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Gather the options, run, report; return the exit status."""
-    signal.signal(signal.SIGTERM, _terminate)
+    handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv)
+    finally:
+        # Put the handlers back (main is called from tests too), unless an interrupt came: then a
+        # Ctrl-C pressed again while the process exits stays ignored.
+        if signal.getsignal(signal.SIGINT) is _interrupt:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # Started with standard output or error closed (``1>&-``): write those lines nowhere.
     console = Console(file=sys.stdout or open(os.devnull, "w"), highlight=False)
     errors = Console(file=sys.stderr or open(os.devnull, "w"), highlight=False)

@@ -170,6 +170,7 @@ def test_ctrl_c_in_the_middle_of_a_run_leaves_nothing_that_looks_complete(tmp_pa
     child = spawn(tmp_path, "--users", "50000", *FLAG_FILES, "--output", "out", "--workers", "2")
     child.expect(r"[1-9][0-9,]* events")  # the progress bar is moving
     child.send(CTRL_C)
+    child.send(CTRL_C)  # an impatient second one must not cut the clean-up short
     status, shown = finish(child)
     assert status == 130 and "Cancelled" in shown and "Traceback" not in shown
     assert os.listdir(tmp_path) == [], "the folder the run created is removed again"
