@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Generate months of realistic product-analytics events from three Google Sheets CSV exports.
 
-This is the terminal front: it gathers the options (flags), makes one call into ``generator``,
-and turns a ``GeneratorError`` into one message and an exit status.  Run with ``--help`` for flags.
+This is the terminal front: it gathers the options (flags, then a replay file, then questions),
+builds one frozen ``RunConfig``, makes one call into ``generator``, and turns a ``GeneratorError``
+or Ctrl-C into one message and an exit status.  The questions, the progress display and the
+summary live in ``frontend/``.  Run with ``--help`` for the flags.
 """
 
 from __future__ import annotations
@@ -11,23 +13,27 @@ import argparse
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from generator import (
-    EXIT_CANCELLED,
-    EXIT_OK,
-    GeneratorError,
-    ProgressUpdate,
-    RunConfig,
-    UsageError,
-    generate,
-)
-from generator.clock import iso, parse_iso, to_ms
-from generator.formats import FORMATS
-from generator.streams import new_seed
+try:
+    from prompt_toolkit.output import create_output
+    from rich.console import Console
+    from rich.markup import escape
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "examples")
+    from frontend.options import gather
+    from frontend.progress import progress_shown
+    from frontend.summary import print_summary
+    from frontend.values import end_time, whole_number
+    from generator import EXIT_CANCELLED, EXIT_OK, GeneratorError, UsageError, generate
+    from generator.clock import iso
+    from generator.formats import FORMATS
+except KeyboardInterrupt:  # Ctrl-C while the libraries load: the same word, no traceback
+    sys.stderr.write("Cancelled\n")
+    sys.exit(130)
+
+__all__ = ["build_parser", "end_time", "main", "whole_number"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,7 +46,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="event_generator.py",
-        description="Turn events, flows and lookup-table CSVs into realistic analytics events.",
+        description="Turn events, flows and lookup-table CSVs into realistic analytics events. "
+        "In a terminal, every value not given by a flag is asked (Enter accepts the default); "
+        "without one, missing flags are an error (exit status 2).",
     )
     parser.add_argument(
         "--events", metavar="PATH", help="events CSV (shardkeys, event, properties)"
@@ -55,14 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--end", metavar="TIMESTAMP", help="end time, ISO 8601 (default: now); no event is after it"
     )
-    parser.add_argument(
-        "--days", metavar="N", default="90", help="backfill window in days (default: 90)"
-    )
+    parser.add_argument("--days", metavar="N", help="backfill window in days (default: 90)")
     parser.add_argument(
         "--workers", metavar="N", default=None, help="worker processes (default: number of cores)"
     )
     parser.add_argument(
         "--force", action="store_true", help="replace a previous run in the output folder"
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="PATH",
+        help="repeat a run: its config/run.json (or its output folder); flags given override it",
     )
     parser.add_argument(
         "--format",
@@ -88,127 +99,104 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def size_mb(text: str) -> float:
-    """Parse --max-file-mb: a number of megabytes (10^6 bytes) above 0, decimals allowed."""
-    try:
-        value = float(text.strip())
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value != value or value == float("inf"):
-        raise UsageError(f"--max-file-mb must be a number of megabytes above 0, not {text!r}")
-    return value
-
-
-def whole_number(text: str, what: str, minimum: int = 1) -> int:
-    """Parse a flag or an answer as a whole number of at least ``minimum``, or say why not."""
-    cleaned = text.strip().replace("_", "").replace(",", "")
-    if not cleaned.isdigit():
-        raise UsageError(f"{what} must be a whole number of at least {minimum}, not {text!r}")
-    value = int(cleaned)
-    if value < minimum:
-        raise UsageError(f"{what} must be a whole number of at least {minimum}, not {text!r}")
-    return value
-
-
-def end_time(text: str | None, now: datetime) -> int:
-    if text is None:
-        return to_ms(now)
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise UsageError(
-            f"--end must be an ISO 8601 date or time such as 2026-11-29 or 2026-11-29T18:00:00Z, "
-            f"not {text!r}"
-        ) from None
-
-
-def config_from_args(args: argparse.Namespace, now: datetime) -> RunConfig:
-    if args.continue_run:
-        return _continue_config(args, now)
-    missing = [
-        flag
-        for flag, value in (
-            ("--users", args.users),
-            ("--events", args.events),
-            ("--flows", args.flows),
-            ("--lookup", args.lookup),
-            ("--output", args.output),
-        )
-        if value is None
-    ]
-    if missing:
-        raise UsageError(f"missing {', '.join(missing)}: give every one of them (see --help)")
-    return RunConfig(
-        events_path=args.events,
-        flows_path=args.flows,
-        lookup_path=args.lookup,
-        users=whole_number(args.users, "--users"),
-        output_dir=args.output,
-        seed=whole_number(args.seed, "--seed", 0) if args.seed is not None else new_seed(),
-        end_ms=end_time(args.end, now),
-        days=whole_number(args.days, "--days"),
-        workers=whole_number(args.workers, "--workers") if args.workers else (os.cpu_count() or 1),
-        replace=args.force,
-        format=args.format,
-        gzip=args.gzip,
-        max_file_mb=size_mb(args.max_file_mb) if args.max_file_mb is not None else None,
-    )
-
-
-def _continue_config(args: argparse.Namespace, now: datetime) -> RunConfig:
-    """--continue: only --output is needed; what is left out is taken from the run (run.json)."""
-    if args.output is None:
-        raise UsageError("--continue needs --output, the folder holding the run to continue")
-    if args.force:
-        raise UsageError("--continue and --force do not go together: continue or replace the run")
-    return RunConfig(
-        events_path=args.events or "",
-        flows_path=args.flows or "",
-        lookup_path=args.lookup or "",
-        users=whole_number(args.users, "--users") if args.users is not None else 0,
-        output_dir=args.output,
-        seed=whole_number(args.seed, "--seed", 0) if args.seed is not None else -1,
-        end_ms=end_time(args.end, now),
-        workers=whole_number(args.workers, "--workers") if args.workers else (os.cpu_count() or 1),
-        format=args.format,
-        gzip=args.gzip,
-        max_file_mb=size_mb(args.max_file_mb) if args.max_file_mb is not None else None,
-        continue_run=True,
-    )
-
-
-def _terminate(signum: int, frame: object) -> None:
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: interrupt once, then ignore both, so that a second Ctrl-C cannot cut
+    short the clean-up of the first (the staging folder is being removed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
+def _program() -> str:
+    """This script as it was started (``event_generator.py``, ``../tool/event_generator.py``), for
+    the command that repeats a run."""
+    name = sys.argv[0] if sys.argv else ""
+    if os.path.basename(name) != "event_generator.py":
+        return "event_generator.py"  # called as a function (tests)
+    return os.path.relpath(name) if not os.path.relpath(name).startswith("..") else name
+
+
+def _is_terminal(stream: object) -> bool:
+    """True when ``stream`` is an open terminal (a closed or missing one is not)."""
+    try:
+        return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
+    except (ValueError, OSError):
+        return False
+
+
+def _remove_if_empty(folder: str) -> None:
+    """Remove a folder this run created and left empty (it failed or was cancelled)."""
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass  # not empty, or gone: leave it as it is
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    """Gather the options, run, report; return the exit status."""
+    handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv)
+    finally:
+        # Put the handlers back (main is called from tests too), unless an interrupt came: then a
+        # Ctrl-C pressed again while the process exits stays ignored.
+        if signal.getsignal(signal.SIGINT) is _interrupt:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    # Started with standard output or error closed (``1>&-``): write those lines nowhere.
+    console = Console(file=sys.stdout or open(os.devnull, "w"), highlight=False)
+    errors = Console(file=sys.stderr or open(os.devnull, "w"), highlight=False)
+    # Questions need a terminal to read from and one to draw on; with standard output sent to a
+    # file, they are drawn on standard error, which then also shows the answers' messages.
+    asked_on = console if _is_terminal(sys.stdout) else errors
+    interactive = _is_terminal(sys.stdin) and _is_terminal(asked_on.file)
+    prompt_kwargs = {} if asked_on is console else {"output": create_output(stdout=sys.stderr)}
     try:
         args = build_parser().parse_args(argv)
-        config = config_from_args(args, datetime.now(UTC))
-        last = [0]
-
-        def progress(update: ProgressUpdate) -> None:
-            step = max(1, update.users_total // 10)
-            if update.users_done // step > last[0] or update.users_done == update.users_total:
-                last[0] = update.users_done // step
-                print(
-                    f"{update.users_done}/{update.users_total} users, {update.events:,} events",
-                    flush=True,
-                )
-
-        result = generate(config, progress=progress)
+        plan = gather(
+            args, datetime.now(UTC), interactive=interactive, console=asked_on, **prompt_kwargs
+        )
+        config = plan.config
+        for warning in plan.product.warnings if plan.product else ():
+            errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
+        replacing = " (replacing the run there)" if config.replace else ""
+        if config.continue_run:
+            console.print(
+                f"Continuing the run in [bold]{escape(config.output_dir)}[/] up to "
+                f"{iso(config.end_ms)}",
+                soft_wrap=True,
+            )
+        else:
+            console.print(
+                f"Generating [bold]{config.users:,}[/] users into "
+                f"[bold]{escape(config.output_dir)}[/]{replacing}: seed {config.seed}{chosen}, "
+                f"{config.days} days up to {iso(config.end_ms)}",
+                soft_wrap=True,
+            )
+        started = time.monotonic()
+        new_folder = not os.path.lexists(config.output_dir)
+        try:
+            with progress_shown(console, config.users) as progress:
+                result = generate(config, product=plan.product, progress=progress)
+        except BaseException:
+            if new_folder:
+                _remove_if_empty(config.output_dir)  # the next run's default can be it again
+            raise
     except GeneratorError as error:
-        print(f"error: {error}", file=sys.stderr)
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return error.exit_status
-    except KeyboardInterrupt:
-        print("Cancelled", file=sys.stderr)
+    except (KeyboardInterrupt, EOFError):
+        errors.print("[bold]Cancelled[/]")
         return EXIT_CANCELLED
-    stats, config = result.stats, result.config  # continuing: seed and end as resolved
-    print(
-        f"Wrote {stats.events:,} events for {stats.users:,} users into {config.output_dir} "
-        f"(seed {config.seed}, end {iso(config.end_ms)}); {stats.churned:,} users churned."
-    )
+    try:
+        print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
+    except KeyboardInterrupt:
+        errors.print(f"[bold]Cancelled[/] (the run in {escape(config.output_dir)} is complete)")
+        return EXIT_CANCELLED
     return EXIT_OK
 
 

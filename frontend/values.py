@@ -1,0 +1,94 @@
+"""Turning the text of a flag or an answer into a value, or into a message that says why not."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+
+from generator import UsageError
+from generator.clock import parse_iso, to_ms
+
+MAX_NUMBER = 10**18  # larger is a typo (and Python refuses to parse numbers of 4,300 digits)
+MAX_USERS = 100_000_000  # about 6 TB of JSON with the examples; more is surely a typo
+
+
+def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMBER) -> int:
+    """Parse a flag or an answer as a whole number from ``minimum`` to ``maximum``, or say why not.
+
+    ``1000``, ``1,000``, ``1_000`` and `` 1000 `` are all a thousand.
+    """
+    cleaned = text.strip().replace("_", "").replace(",", "")
+    if (
+        not cleaned.isascii()
+        or not cleaned.isdigit()
+        or len(cleaned) > 19
+        or not minimum <= int(cleaned) <= maximum
+    ):
+        shown = text if len(text) <= 30 else text[:29] + "…"
+        allowed = (
+            f"of at least {minimum:,}"
+            if maximum == MAX_NUMBER
+            else f"from {minimum:,} to {maximum:,}"
+        )
+        raise UsageError(f"{what} must be a whole number {allowed}, not {shown!r}")
+    return int(cleaned)
+
+
+def size_mb(text: str) -> float:
+    """Parse --max-file-mb: a number of megabytes (10^6 bytes) above 0, decimals allowed."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise UsageError(f"--max-file-mb must be a number of megabytes above 0, not {text!r}")
+    return value
+
+
+def end_time(text: str | None, now: datetime) -> int:
+    """Parse ``--end`` (an ISO 8601 date or time) to epoch milliseconds; no ``--end`` is ``now``."""
+    if text is None:
+        return to_ms(now)
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise UsageError(
+            f"--end must be an ISO 8601 date or time such as 2026-11-29 or 2026-11-29T18:00:00Z, "
+            f"not {text!r}"
+        ) from None
+
+
+def clean_path(text: str) -> str:
+    """A path as typed, pasted or dropped into a terminal: spaces around it, quotes around it
+    (``'my file.csv'``), ``~`` for the home folder and ``\\ `` for a space are all understood."""
+    path = text.strip()
+    if len(path) >= 2 and path[0] == path[-1] and path[0] in "'\"":
+        path = path[1:-1]
+    path = os.path.expanduser(path)
+    if "\\ " in path and not os.path.exists(path):
+        path = path.replace("\\ ", " ")
+    return path
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the working folder when it is inside it, else absolute."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith(os.pardir) else relative
+
+
+def next_free_folder(base: str = "output") -> str:
+    """``output``, or ``output-2``, ``output-3``, ... : the first that does not exist yet.
+
+    A base that already ends in a number (``output-2``) counts on from its stem.
+    """
+    if not os.path.lexists(base):
+        return base
+    base = re.sub(r"-[0-9]{1,3}$", "", base) or base
+    if not os.path.lexists(base):
+        return base
+    number = 2
+    while os.path.lexists(f"{base}-{number}"):
+        number += 1
+    return f"{base}-{number}"
