@@ -22,7 +22,7 @@ from . import output
 from .clock import iso
 from .errors import UsageError
 from .loaders import load_product
-from .params import Params
+from .params import DAY_MS, Params
 from .spec import Product
 from .users import Population
 from .walker import Walker, WalkStats
@@ -34,6 +34,10 @@ CHUNK_USERS = (
 FLUSH_LINES = 20_000  # events buffered before a write; bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
 VERSION = "0.1.0"
+MAX_SEED = 2**63 - 1  # a seed is recorded in run.json as a JSON integer
+MAX_DAYS = 36_525  # 100 years of backfill
+EARLIEST_MS = -2_208_988_800_000  # 1900-01-01: dates before it are mistakes, not data
+LATEST_MS = 253_370_764_800_000  # 9999-01-01: later dates cannot be written as ISO 8601
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,20 @@ class RunConfig:
             raise UsageError(f"the backfill window must be at least 1 day, not {self.days}")
         if self.workers < 1:
             raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
-        if self.seed < 0:
-            raise UsageError(f"the seed must be a whole number of 0 or more, not {self.seed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(
+                f"the seed must be a whole number from 0 to {MAX_SEED}, not {self.seed}"
+            )
+        if self.days > MAX_DAYS:
+            raise UsageError(
+                f"the backfill window must be at most {MAX_DAYS:,} days (100 years), not "
+                f"{self.days:,}"
+            )
+        if self.end_ms - self.days * DAY_MS < EARLIEST_MS or self.end_ms > LATEST_MS:
+            raise UsageError(
+                f"the backfill window ({self.days:,} days up to the end time) must fall between "
+                f"1900-01-01 and 9999-01-01; give another end time or fewer days"
+            )
 
 
 @dataclass(frozen=True)
@@ -152,8 +168,26 @@ _worker_job: _Job | None = None
 _worker_queue: Any = None
 
 
-def _init_worker(job: _Job, progress_queue: Any) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make a worker die when the run's process dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``).
+
+    Without it, workers of a killed run live on, blocked forever or still writing into a staging
+    folder that the next run has replaced.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers of a killed run end when they next find the pool gone
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _init_worker(job: _Job, progress_queue: Any, parent: int) -> None:
     global _worker_job, _worker_queue
+    _die_with_parent(parent)
     # Ctrl-C is the parent's to handle: it stops the pool and cleans up; workers just stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The front turns SIGTERM into an interrupt; a worker must simply die when the pool ends it.
@@ -186,7 +220,9 @@ def _run_chunks(
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         progress_queue = context.Queue()
-        with context.Pool(min(workers, len(chunks)), _init_worker, (job, progress_queue)) as pool:
+        with context.Pool(
+            min(workers, len(chunks)), _init_worker, (job, progress_queue, os.getpid())
+        ) as pool:
             pending = [pool.apply_async(_worker_chunk, (chunk,)) for chunk in chunks]
             while pending:
                 try:

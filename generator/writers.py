@@ -9,6 +9,7 @@ finished files only appears when the run is complete.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 from collections.abc import Iterable
@@ -20,12 +21,23 @@ TEMP_SUFFIX = ".partial"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Opened for writing without following a link at the final name, truncating what was there.
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file is larger than this file system allows",
+    errno.EROFS: "the file system is read-only",
+    errno.ELOOP: "it is a symbolic link, and this tool never writes through one",
+}
+
+
 def output_error(path: str, exc: OSError) -> OutputError:
     """An OSError while writing, as one message a person can act on."""
-    reason = exc.strerror or str(exc)
-    if getattr(exc, "errno", None) == 28:
-        reason = "the disk is full"
-    return OutputError(f"could not write {path}: {reason}")
+    reason = _REASONS.get(getattr(exc, "errno", None) or 0) or exc.strerror or str(exc)
+    return OutputError(
+        f"could not write {path}: {reason}; the run was stopped and no incomplete file was kept"
+    )
 
 
 class AtomicFile:
@@ -36,9 +48,10 @@ class AtomicFile:
         self.temp = path + TEMP_SUFFIX
         self.size = 0
         try:
-            self.handle: IO[bytes] = open(self.temp, "wb", buffering=1 << 20)
+            descriptor = os.open(self.temp, _OPEN_FLAGS, 0o666)
         except OSError as exc:
             raise output_error(path, exc) from None
+        self.handle: IO[bytes] = os.fdopen(descriptor, "wb", buffering=1 << 20)
 
     def write(self, data: bytes) -> None:
         try:
