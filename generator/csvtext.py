@@ -63,6 +63,9 @@ def decode(data: bytes, name: str) -> str:
     for magic, what in _NOT_CSV:
         if data.startswith(magic):
             raise InputError(f"this is {what}, not CSV text: {_EXPORT_HINT}", file=name)
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")):
+        raise InputError(f"this is a web page (HTML/XML), not CSV text: {_EXPORT_HINT}", file=name)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
@@ -70,6 +73,12 @@ def decode(data: bytes, name: str) -> str:
             raise InputError("broken UTF-16 text", file=name) from None
     else:
         if b"\x00" in data:
+            sample = data[:1000]
+            if sample.count(b"\x00") * 3 >= len(sample):  # every other byte: UTF-16, no BOM
+                raise InputError(
+                    "this is UTF-16 text without a byte-order mark; save or export it as UTF-8 CSV",
+                    file=name,
+                )
             raise InputError(f"this is a binary file, not CSV text: {_EXPORT_HINT}", file=name)
         try:
             text = data.decode("utf-8-sig")
@@ -146,7 +155,7 @@ def column_lists(rows: list[list[str]], name: str) -> list[RawColumn]:
         if not title:
             if values:
                 raise InputError(
-                    f"value {values[0]!r} is under a blank header; give the column a name "
+                    f"value {shown(values[0])} is under a blank header; give the column a name "
                     f"or delete the value",
                     file=name,
                     row=where[0],
@@ -155,6 +164,28 @@ def column_lists(rows: list[list[str]], name: str) -> list[RawColumn]:
             continue
         columns.append(RawColumn(title, col + 1, tuple(values), tuple(where)))
     return columns
+
+
+SHOWN_CHARS = 60  # a value quoted in a message is cut to this many characters
+
+
+def shown(value: str) -> str:
+    """A value as a message quotes it: ``repr`` (so control characters show), cut if long."""
+    if len(value) <= SHOWN_CHARS:
+        return repr(value)
+    return repr(value[:SHOWN_CHARS]) + f"… ({len(value):,} characters)"
+
+
+def separator_hint(headers: Iterable[str]) -> str:
+    """A hint when the file seems to separate cells with something other than commas."""
+    for header in headers:
+        for mark, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if mark in header:
+                return (
+                    f"; the file seems to separate cells with {what}: export it as "
+                    f"comma-separated values"
+                )
+    return ""
 
 
 def normalise_header(title: str) -> str:
