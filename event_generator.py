@@ -61,9 +61,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", metavar="N", default=None, help="worker processes (default: number of cores)"
     )
     parser.add_argument(
-        "--force", action="store_true", help="replace a previous run in the output folder"
+        "--force",
+        action="store_true",
+        help="replace a previous run (or the remains of an incomplete one) in the output folder",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only load and check --events, --flows and --lookup, show what they hold, and exit",
     )
     return parser
+
+
+def check_files(args: argparse.Namespace) -> int:
+    """``--check``: show what the three files hold, or refuse them (exit status 0 or 2)."""
+    from generator.check import check_inputs, report_lines
+
+    missing = [
+        flag
+        for flag, value in (
+            ("--events", args.events),
+            ("--flows", args.flows),
+            ("--lookup", args.lookup),
+        )
+        if value is None
+    ]
+    if missing:
+        raise UsageError(f"--check needs {', '.join(missing)}: give the three files (see --help)")
+    lines = report_lines(check_inputs(args.events, args.flows, args.lookup))
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # piped into `head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
 
 
 def whole_number(text: str, what: str, minimum: int = 1) -> int:
@@ -125,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
+        if args.check:
+            return check_files(args)
         config = config_from_args(args, datetime.now(UTC))
         last = [0]
 
