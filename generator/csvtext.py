@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import IO
 
 from .errors import InputError
 
@@ -34,9 +35,12 @@ _EXPORT_HINT = "export the tab as CSV (in Google Sheets: File > Download > Comma
 def read_text(path: str) -> str:
     """Read a CSV file as text, accepting UTF-8 (with or without BOM) and UTF-16 with a BOM.
 
-    Anything else that is not text is refused with an :class:`InputError` naming the file.
+    Anything else that is not text is refused with an :class:`InputError` naming the file.  A pipe
+    or device (``/dev/stdin``, ``<(...)``) is read up to the size limit, never without end.
     """
     name = os.fspath(path)
+    if not name.strip():
+        raise InputError("no file name given; give the path of a CSV file")
     if not os.path.exists(name):
         raise InputError("file not found", file=name)
     if os.path.isdir(name):
@@ -44,16 +48,40 @@ def read_text(path: str) -> str:
     try:
         size = os.path.getsize(name)
         if size > MAX_FILE_BYTES:
-            raise InputError(
-                f"file is {size // (1024 * 1024)} MB; a sheet export is at most "
-                f"{MAX_FILE_BYTES // (1024 * 1024)} MB",
-                file=name,
-            )
+            raise InputError(_too_large(size), file=name)
         with open(name, "rb") as handle:
-            data = handle.read()
+            data = _read_limited(handle)
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", file=name) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(_too_large(len(data)), file=name)
     return decode(data, name)
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"file is {size // (1024 * 1024)} MB or more; a sheet export is at most "
+        f"{MAX_FILE_BYTES // (1024 * 1024)} MB"
+    )
+
+
+def _read_limited(handle: IO[bytes]) -> bytes:
+    """Read at most one byte past the limit; stop early on what is plainly not text (NUL bytes)."""
+    blocks: list[bytes] = []
+    total = 0
+    while total <= MAX_FILE_BYTES:
+        block = handle.read(1 << 20)
+        if not block:
+            break
+        blocks.append(block)
+        total += len(block)
+        if (
+            len(blocks) == 1
+            and b"\x00" in block
+            and not block.startswith((b"\xff\xfe", b"\xfe\xff"))
+        ):
+            break  # binary (or /dev/zero): decode() names it from the first block
+    return b"".join(blocks)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -73,8 +101,7 @@ def decode(data: bytes, name: str) -> str:
             raise InputError("broken UTF-16 text", file=name) from None
     else:
         if b"\x00" in data:
-            sample = data[:1000]
-            if sample.count(b"\x00") * 3 >= len(sample):  # every other byte: UTF-16, no BOM
+            if _utf16_without_bom(data[:1000]):
                 raise InputError(
                     "this is UTF-16 text without a byte-order mark; save or export it as UTF-8 CSV",
                     file=name,
@@ -91,6 +118,15 @@ def decode(data: bytes, name: str) -> str:
                 row=line,
             ) from None
     return text
+
+
+def _utf16_without_bom(sample: bytes) -> bool:
+    """Every other byte NUL and the others not: ASCII text saved as UTF-16 without a BOM."""
+    even, odd = sample[0::2], sample[1::2]
+    for text, zeros in ((even, odd), (odd, even)):
+        if text and zeros.count(0) >= 0.9 * len(zeros) and text.count(0) == 0:
+            return True
+    return False
 
 
 def parse_rows(text: str, name: str) -> list[list[str]]:
@@ -113,6 +149,13 @@ def parse_rows(text: str, name: str) -> list[list[str]]:
                 cells.pop()
             rows.append(cells)
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise InputError(
+                f"a cell has more than {csv.field_size_limit():,} characters; the most a value "
+                f"may have is {MAX_CELL_CHARS:,} (is a quote left open above this row?)",
+                file=name,
+                row=reader.line_num,
+            ) from None
         raise InputError(
             f"not valid CSV ({exc}); check for a quote that is never closed",
             file=name,

@@ -134,6 +134,19 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
             continue
         seen[value] = row
         events.append(value)
+    for other in columns:
+        for kind, accepted, chosen in (
+            ("shardkeys", SHARDKEYS_HEADERS, shard),
+            ("event", EVENT_HEADERS, event),
+        ):
+            if other is not chosen and normalise_header(other.header) in accepted:
+                raise InputError(
+                    f"a second {kind!r} column ({shown(other.header)}; the first is column "
+                    f"{chosen.column}); keep one and delete or rename the other",
+                    file=name,
+                    row=1,
+                    column=other.column,
+                )
     properties = [
         _to_column(c, name, "property") for c in columns if c is not shard and c is not event
     ]
