@@ -16,21 +16,14 @@ from .spec import Column, Product, is_number_text
 
 
 @dataclass(frozen=True)
-class ValueShare:
-    """One value of a column and the share of draws it gets (its rank decides it)."""
-
-    value: str
-    share: float  # 0..1
-    number: bool  # as an event property, written to JSON as a number, not a string
-
-
-@dataclass(frozen=True)
 class ColumnReport:
     """A property or lookup attribute: its values, most frequent first, with their shares."""
 
     name: str
     column: int
-    values: tuple[ValueShare, ...]
+    values: tuple[str, ...]
+    shares: tuple[float, ...]  # 0..1, one per value; the rank decides it
+    numbers: tuple[bool, ...]  # per value, written to JSON as a number (properties only; else ())
 
     @property
     def count(self) -> int:
@@ -54,7 +47,8 @@ class CheckReport:
     primary_key: str
     session_key: str  # generated for every event; the file's own spelling when it lists one
     secondary_keys: tuple[str, ...]
-    events: tuple[ValueShare, ...]  # shares are those of background events (drawn by rank)
+    events: tuple[str, ...]
+    event_shares: tuple[float, ...]  # the shares of background events, which are drawn by rank
     events_in_no_flow: tuple[str, ...]  # they occur only as background events
     properties: tuple[ColumnReport, ...]
     flows: tuple[FlowReport, ...]
@@ -63,13 +57,11 @@ class CheckReport:
     warnings: tuple[str, ...]
 
 
-def _shares(values: tuple[str, ...]) -> tuple[ValueShare, ...]:
-    weights = rank_weights(len(values))
-    return tuple(ValueShare(v, w, is_number_text(v)) for v, w in zip(values, weights))
-
-
-def _column(column: Column) -> ColumnReport:
-    return ColumnReport(column.name, column.column, _shares(column.values))
+def _column(column: Column, numbers: bool) -> ColumnReport:
+    flags = tuple(is_number_text(v) for v in column.values) if numbers else ()
+    return ColumnReport(
+        column.name, column.column, column.values, rank_weights(len(column.values)), flags
+    )
 
 
 def report_from_product(product: Product) -> CheckReport:
@@ -83,12 +75,13 @@ def report_from_product(product: Product) -> CheckReport:
         primary_key=spec.primary_key,
         session_key=spec.session_key,
         secondary_keys=spec.secondary_keys,
-        events=_shares(spec.events),
+        events=spec.events,
+        event_shares=rank_weights(len(spec.events)),
         events_in_no_flow=tuple(e for e in spec.events if e not in in_flows),
-        properties=tuple(_column(c) for c in spec.properties),
+        properties=tuple(_column(c, numbers=True) for c in spec.properties),
         flows=tuple(FlowReport(f.name, f.row, f.steps) for f in product.flows.flows),
         lookup_name=product.lookup.name,
-        attributes=tuple(_column(c) for c in product.lookup.attributes),
+        attributes=tuple(_column(c, numbers=False) for c in product.lookup.attributes),
         warnings=product.warnings,
     )
 
@@ -103,14 +96,15 @@ def _percent(share: float) -> str:
     return f"{text}%"
 
 
-def _column_lines(report: ColumnReport, limit: int, numbers: bool) -> list[str]:
+def _column_lines(report: ColumnReport, limit: int) -> list[str]:
     kind = "value" if report.count == 1 else "values"
     lines = [f"  {report.name} (column {report.column}, {report.count} {kind})"]
-    for rank, item in enumerate(report.values[:limit], start=1):
-        as_number = "  (number)" if numbers and item.number else ""
-        lines.append(f"    {rank:>3}. {shown(item.value):<30} {_percent(item.share):>7}{as_number}")
+    for rank in range(min(limit, report.count)):
+        number = "  (number)" if report.numbers and report.numbers[rank] else ""
+        value, share = shown(report.values[rank]), _percent(report.shares[rank])
+        lines.append(f"    {rank + 1:>3}. {value:<30} {share:>7}{number}")
     if report.count > limit:
-        rest = sum(item.share for item in report.values[limit:])
+        rest = sum(report.shares[limit:])
         lines.append(f"         … {report.count - limit} more, {_percent(rest)} together")
     return lines
 
@@ -126,10 +120,8 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
         f"  secondary shard keys: {secondary}",
         f"  events: {len(report.events)}",
     ]
-    for rank, item in enumerate(report.events[:limit], start=1):
-        lines.append(
-            f"    {rank:>3}. {shown(item.value):<30} {_percent(item.share):>7} of background"
-        )
+    for rank, (event, share) in enumerate(zip(report.events[:limit], report.event_shares), 1):
+        lines.append(f"    {rank:>3}. {shown(event):<30} {_percent(share):>7} of background")
     if len(report.events) > limit:
         lines.append(f"         … {len(report.events) - limit} more")
     if report.events_in_no_flow:
@@ -141,7 +133,7 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
         )
     lines.append(f"  properties: {len(report.properties)}")
     for column in report.properties:
-        lines.extend(_column_lines(column, limit, numbers=True))
+        lines.extend(_column_lines(column, limit))
     lines.append(f"Flows file: {report.flows_file}")
     lines.append(f"  flows: {len(report.flows)} (tried in this order)")
     for flow in report.flows[: limit * 5]:
@@ -155,7 +147,7 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
     )
     lines.append(f"  attributes: {len(report.attributes)}")
     for column in report.attributes:
-        lines.extend(_column_lines(column, limit, numbers=False))
+        lines.extend(_column_lines(column, limit))
     if report.warnings:
         lines.append(f"Warnings: {len(report.warnings)}")
         lines.extend(f"  {warning}" for warning in report.warnings)

@@ -291,12 +291,13 @@ def test_check_report_data(tmp_path: os.PathLike[str]) -> None:
         bad("events_ok_duplicate_event.csv"), APP_OPEN_FLOWS, bad("lookup_ok_only_shardkeys.csv")
     )
     assert report.primary_key == "userId" and report.session_key == "session_id"
-    assert [(v.value, v.share) for v in report.events] == [("App Open", 0.6), ("Browse Menu", 0.4)]
+    assert report.events == ("App Open", "Browse Menu") and report.event_shares == (0.6, 0.4)
     assert report.events_in_no_flow == ("Browse Menu",)
     assert [(f.name, f.steps) for f in report.flows] == [("open", ("App Open",))]
     assert report.attributes == () and len(report.warnings) == 2
     full = check_inputs(GOOD["events"], GOOD["flows"], GOOD["lookup"])
     for column in (*full.properties, *full.attributes):
-        assert abs(sum(v.share for v in column.values) - 1) < 1e-9
-        shares = [v.share for v in column.values]
-        assert shares == sorted(shares, reverse=True), "no value above one ranked higher"
+        assert len(column.shares) == column.count and abs(sum(column.shares) - 1) < 1e-9
+        assert list(column.shares) == sorted(column.shares, reverse=True), "ranked by position"
+    price = next(p for p in full.properties if p.name == "box_price")
+    assert price.numbers == (True,) * price.count and full.attributes[0].numbers == ()
