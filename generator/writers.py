@@ -130,6 +130,10 @@ def csv_rows(rows: Iterable[Iterable[str]]) -> bytes:
     """Rows as CSV bytes (RFC 4180 quoting, ``\\n`` line ends), formula cells neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # With "\n" line ends the writer quotes "\n" but not a lone "\r", which readers take for a line
+    # end: a row holding one is written with every cell quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
+        cells = [safe_cell(cell) for cell in row]
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return buffer.getvalue().encode()

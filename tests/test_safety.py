@@ -12,6 +12,7 @@ import tempfile
 import orjson
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import example as hypothesis_example
 from hypothesis import strategies as st
 
 from generator import OutputExistsError, RunConfig, UsageError, generate
@@ -219,9 +220,17 @@ def _rows(rows: list[list[str]]) -> bytes:
 
 
 @settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+# A lone carriage return once broke the lookup table's CSV (this test found it).
+@hypothesis_example(
+    events=["a\rb", 'say "hi"'],
+    prop_name="x\ry",
+    prop_values=["l1\nl2", "\x07bell", "12345678901234567890"],
+    attr_name="\\\r\\",
+    attr_value="=cmd\r|x",
 )
 @given(
     events=st.lists(VALUE, min_size=1, max_size=4),
