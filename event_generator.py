@@ -77,15 +77,7 @@ def check_files(args: argparse.Namespace) -> int:
     """``--check``: show what the three files hold, or refuse them (exit status 0 or 2)."""
     from generator.check import check_inputs, report_lines
 
-    missing = [
-        flag
-        for flag, value in (
-            ("--events", args.events),
-            ("--flows", args.flows),
-            ("--lookup", args.lookup),
-        )
-        if value is None
-    ]
+    missing = [f"--{name}" for name in ("events", "flows", "lookup") if getattr(args, name) is None]
     if missing:
         raise UsageError(f"--check needs {', '.join(missing)}: give the three files (see --help)")
     lines = report_lines(check_inputs(args.events, args.flows, args.lookup))
