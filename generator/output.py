@@ -40,12 +40,14 @@ RUN_FILE = os.path.join("config", "run.json")
 REPLACED = "replaced"  # inside the staging folder: the previous run, while the new one moves in
 PARTS = "parts"  # inside the staging folder: per-chunk pieces assembled at the end
 
-# What each of our folders may hold for it to count as ours (anything else is someone's work).
-# The ``.partial`` suffix is a file being written (see ``writers.AtomicFile``).
+# What each of our folders may hold for it to count as ours (anything else is someone's work):
+# events files in any format, compressed or not, of a first run or a continued one
+# (``run-001-part-00000-000.jsonl.gz``); lookup tables and user-profile files; JSON in config/.
+# A ``.partial`` suffix, removed before matching, is a file being written (``writers.AtomicFile``).
 _OURS = {
-    "events": re.compile(r"part-[0-9]+-[0-9]+\.[A-Za-z0-9.]+"),
-    "lookup_table": re.compile(r".+\.csv(\.partial)?", re.DOTALL),
-    "config": re.compile(r".+\.json(\.partial)?", re.DOTALL),
+    "events": re.compile(r"(run-[0-9]{3,}-)?part-[0-9]+-[0-9]+\.[A-Za-z0-9.]+"),
+    "lookup_table": re.compile(r".+\.(csv|jsonl|json)", re.DOTALL),
+    "config": re.compile(r".+\.json", re.DOTALL),
 }
 
 # Creating the folder failed because of the answer itself, not because of a fault: exit status 2.

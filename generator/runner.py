@@ -21,8 +21,9 @@ import orjson
 from . import output
 from .clock import iso
 from .errors import UsageError
+from .limits import check_window
 from .loaders import load_product
-from .params import DAY_MS, Params
+from .params import Params
 from .spec import Product
 from .users import Population
 from .walker import Walker, WalkStats
@@ -34,10 +35,6 @@ CHUNK_USERS = (
 FLUSH_LINES = 20_000  # events buffered before a write; bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
 VERSION = "0.1.0"
-MAX_SEED = 2**63 - 1  # a seed is recorded in run.json as a JSON integer
-MAX_DAYS = 36_525  # 100 years of backfill
-EARLIEST_MS = -2_208_988_800_000  # 1900-01-01: dates before it are mistakes, not data
-LATEST_MS = 253_370_764_800_000  # 9999-01-01: later dates cannot be written as ISO 8601
 
 
 @dataclass(frozen=True)
@@ -64,20 +61,9 @@ class RunConfig:
             raise UsageError(f"the backfill window must be at least 1 day, not {self.days}")
         if self.workers < 1:
             raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
-        if not 0 <= self.seed <= MAX_SEED:
-            raise UsageError(
-                f"the seed must be a whole number from 0 to {MAX_SEED}, not {self.seed}"
-            )
-        if self.days > MAX_DAYS:
-            raise UsageError(
-                f"the backfill window must be at most {MAX_DAYS:,} days (100 years), not "
-                f"{self.days:,}"
-            )
-        if self.end_ms - self.days * DAY_MS < EARLIEST_MS or self.end_ms > LATEST_MS:
-            raise UsageError(
-                f"the backfill window ({self.days:,} days up to the end time) must fall between "
-                f"1900-01-01 and 9999-01-01; give another end time or fewer days"
-            )
+        if self.seed < 0:
+            raise UsageError(f"the seed must be a whole number of 0 or more, not {self.seed}")
+        check_window(self.seed, self.days, self.end_ms)
 
 
 @dataclass(frozen=True)

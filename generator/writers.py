@@ -9,10 +9,10 @@ finished files only appears when the run is complete.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import os
 from collections.abc import Iterable
+from errno import EDQUOT, EFBIG, ELOOP, ENOSPC, EROFS
 from typing import IO
 
 from .errors import OutputError
@@ -24,11 +24,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Opened for writing without following a link at the final name, truncating what was there.
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
 _REASONS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EFBIG: "the file is larger than this file system allows",
-    errno.EROFS: "the file system is read-only",
-    errno.ELOOP: "it is a symbolic link, and this tool never writes through one",
+    ENOSPC: "the disk is full",
+    EDQUOT: "the disk quota is used up",
+    EFBIG: "the file is larger than this file system allows",
+    EROFS: "the file system is read-only",
+    ELOOP: "it is a symbolic link, and this tool never writes through one",
 }
 
 
