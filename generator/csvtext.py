@@ -182,30 +182,33 @@ def column_lists(rows: list[list[str]], name: str) -> list[RawColumn]:
     """Read a "column list" file: row 1 holds headers, each column lists values top to bottom.
 
     Blank cells are skipped.  A value under a blank header is refused (it would silently vanish);
-    a blank header over an empty column is a trailing column and is ignored.
+    a blank header over an empty column is a trailing column and is ignored.  The work is in
+    proportion to the cells present, whatever the width of the widest row.
     """
     header = rows[0]
     width = max(len(row) for row in rows)
+    values: dict[int, list[str]] = {}
+    where: dict[int, list[int]] = {}
+    for row_number, row in enumerate(rows[1:], start=2):
+        for col, cell in enumerate(row):
+            if cell:
+                values.setdefault(col, []).append(cell)
+                where.setdefault(col, []).append(row_number)
     columns: list[RawColumn] = []
     for col in range(width):
         title = header[col] if col < len(header) else ""
-        values: list[str] = []
-        where: list[int] = []
-        for row_number, row in enumerate(rows[1:], start=2):
-            if col < len(row) and row[col]:
-                values.append(row[col])
-                where.append(row_number)
+        found = values.get(col, [])
         if not title:
-            if values:
+            if found:
                 raise InputError(
-                    f"value {shown(values[0])} is under a blank header; give the column a name "
+                    f"value {shown(found[0])} is under a blank header; give the column a name "
                     f"or delete the value",
                     file=name,
-                    row=where[0],
+                    row=where[col][0],
                     column=col + 1,
                 )
             continue
-        columns.append(RawColumn(title, col + 1, tuple(values), tuple(where)))
+        columns.append(RawColumn(title, col + 1, tuple(found), tuple(where.get(col, ()))))
     return columns
 
 
