@@ -145,10 +145,13 @@ def test_runs_killed_at_random_moments_leave_a_recognisable_folder(
         )
         time.sleep(rng.uniform(0.0, 1.2 * duration))  # some kills land after the end
         workers = children(process.pid)
-        if group:
-            os.killpg(process.pid, sig)
-        else:
-            process.send_signal(sig)
+        try:
+            if group:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
+        except ProcessLookupError:
+            pass  # it had finished and gone already
         _, err = process.communicate(timeout=60)
         status = process.returncode
         after = assert_recognisable(out, expected)
