@@ -382,3 +382,29 @@ def test_a_full_disk_ends_the_run_with_a_clear_message_and_no_damage() -> None:
 
 def _flags(out: str, users: int) -> str:
     return " ".join(f"'{a}'" for a in command(out, users=users, workers=1)[2:])
+
+
+def test_ctrl_c_during_the_final_renames_waits_for_them(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the run moves into place is held back until the folder is whole again."""
+    out = os.path.join(os.fspath(tmp_path), "out")
+    generate(config(out, users=30))
+    real_replace = os.replace
+    renames = []
+
+    def replace(src: str, dst: str) -> None:
+        if out in (os.path.dirname(src), os.path.dirname(dst)):  # a folder moving out or in
+            if not renames:
+                signal.raise_signal(signal.SIGINT)  # Ctrl-C as the first one moves
+            renames.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(output_module.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        generate(config(out, users=40, replace=True, seed=6))
+    assert len(renames) == 6, "all three folders out and all three in"
+    assert inspect(out).state is FolderState.HOLDS_RUN
+    assert not os.path.exists(os.path.join(out, STAGING))
+    with open(os.path.join(out, "config", "run.json"), "rb") as handle:
+        assert b'"users": 40' in handle.read(), "the new run, whole"
