@@ -68,7 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", metavar="N", default=None, help="worker processes (default: number of cores)"
     )
     parser.add_argument(
-        "--force", action="store_true", help="replace a previous run in the output folder"
+        "--force",
+        action="store_true",
+        help="replace a previous run (or the remains of an incomplete one) in the output folder",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only load and check --events, --flows and --lookup, show what they hold, and exit",
     )
     parser.add_argument(
         "--replay",
@@ -97,6 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run in --output from its end to --end (default: now)",
     )
     return parser
+
+
+def check_files(args: argparse.Namespace) -> int:
+    """``--check``: show what the three files hold, or refuse them (exit status 0 or 2)."""
+    from generator.check import check_inputs, report_lines
+
+    missing = [f"--{name}" for name in ("events", "flows", "lookup") if getattr(args, name) is None]
+    if missing:
+        raise UsageError(f"--check needs {', '.join(missing)}: give the three files (see --help)")
+    lines = report_lines(check_inputs(args.events, args.flows, args.lookup))
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # piped into `head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -156,6 +178,8 @@ def _main(argv: Sequence[str] | None) -> int:
     prompt_kwargs = {} if asked_on is console else {"output": create_output(stdout=sys.stderr)}
     try:
         args = build_parser().parse_args(argv)
+        if args.check:
+            return check_files(args)
         plan = gather(
             args, datetime.now(UTC), interactive=interactive, console=asked_on, **prompt_kwargs
         )

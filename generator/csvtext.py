@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import IO
 
 from .errors import InputError
 
@@ -34,9 +35,12 @@ _EXPORT_HINT = "export the tab as CSV (in Google Sheets: File > Download > Comma
 def read_text(path: str) -> str:
     """Read a CSV file as text, accepting UTF-8 (with or without BOM) and UTF-16 with a BOM.
 
-    Anything else that is not text is refused with an :class:`InputError` naming the file.
+    Anything else that is not text is refused with an :class:`InputError` naming the file.  A pipe
+    or device (``/dev/stdin``, ``<(...)``) is read up to the size limit, never without end.
     """
     name = os.fspath(path)
+    if not name.strip():
+        raise InputError("no file name given; give the path of a CSV file")
     if not os.path.exists(name):
         raise InputError("file not found", file=name)
     if os.path.isdir(name):
@@ -44,16 +48,40 @@ def read_text(path: str) -> str:
     try:
         size = os.path.getsize(name)
         if size > MAX_FILE_BYTES:
-            raise InputError(
-                f"file is {size // (1024 * 1024)} MB; a sheet export is at most "
-                f"{MAX_FILE_BYTES // (1024 * 1024)} MB",
-                file=name,
-            )
+            raise InputError(_too_large(size), file=name)
         with open(name, "rb") as handle:
-            data = handle.read()
+            data = _read_limited(handle)
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", file=name) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(_too_large(len(data)), file=name)
     return decode(data, name)
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"file is {size // (1024 * 1024)} MB or more; a sheet export is at most "
+        f"{MAX_FILE_BYTES // (1024 * 1024)} MB"
+    )
+
+
+def _read_limited(handle: IO[bytes]) -> bytes:
+    """Read at most one byte past the limit; stop early on what is plainly not text (NUL bytes)."""
+    blocks: list[bytes] = []
+    total = 0
+    while total <= MAX_FILE_BYTES:
+        block = handle.read(1 << 20)
+        if not block:
+            break
+        blocks.append(block)
+        total += len(block)
+        if (
+            len(blocks) == 1
+            and b"\x00" in block
+            and not block.startswith((b"\xff\xfe", b"\xfe\xff"))
+        ):
+            break  # binary (or /dev/zero): decode() names it from the first block
+    return b"".join(blocks)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -63,6 +91,9 @@ def decode(data: bytes, name: str) -> str:
     for magic, what in _NOT_CSV:
         if data.startswith(magic):
             raise InputError(f"this is {what}, not CSV text: {_EXPORT_HINT}", file=name)
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")):
+        raise InputError(f"this is a web page (HTML/XML), not CSV text: {_EXPORT_HINT}", file=name)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
@@ -70,6 +101,11 @@ def decode(data: bytes, name: str) -> str:
             raise InputError("broken UTF-16 text", file=name) from None
     else:
         if b"\x00" in data:
+            if _utf16_without_bom(data[:1000]):
+                raise InputError(
+                    "this is UTF-16 text without a byte-order mark; save or export it as UTF-8 CSV",
+                    file=name,
+                )
             raise InputError(f"this is a binary file, not CSV text: {_EXPORT_HINT}", file=name)
         try:
             text = data.decode("utf-8-sig")
@@ -82,6 +118,15 @@ def decode(data: bytes, name: str) -> str:
                 row=line,
             ) from None
     return text
+
+
+def _utf16_without_bom(sample: bytes) -> bool:
+    """Every other byte NUL and the others not: ASCII text saved as UTF-16 without a BOM."""
+    even, odd = sample[0::2], sample[1::2]
+    for text, zeros in ((even, odd), (odd, even)):
+        if text and zeros.count(0) >= 0.9 * len(zeros) and text.count(0) == 0:
+            return True
+    return False
 
 
 def parse_rows(text: str, name: str) -> list[list[str]]:
@@ -104,6 +149,13 @@ def parse_rows(text: str, name: str) -> list[list[str]]:
                 cells.pop()
             rows.append(cells)
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise InputError(
+                f"a cell has more than {csv.field_size_limit():,} characters; the most a value "
+                f"may have is {MAX_CELL_CHARS:,} (is a quote left open above this row?)",
+                file=name,
+                row=reader.line_num,
+            ) from None
         raise InputError(
             f"not valid CSV ({exc}); check for a quote that is never closed",
             file=name,
@@ -130,31 +182,56 @@ def column_lists(rows: list[list[str]], name: str) -> list[RawColumn]:
     """Read a "column list" file: row 1 holds headers, each column lists values top to bottom.
 
     Blank cells are skipped.  A value under a blank header is refused (it would silently vanish);
-    a blank header over an empty column is a trailing column and is ignored.
+    a blank header over an empty column is a trailing column and is ignored.  The work is in
+    proportion to the cells present, whatever the width of the widest row.
     """
     header = rows[0]
     width = max(len(row) for row in rows)
+    values: dict[int, list[str]] = {}
+    where: dict[int, list[int]] = {}
+    for row_number, row in enumerate(rows[1:], start=2):
+        for col, cell in enumerate(row):
+            if cell:
+                values.setdefault(col, []).append(cell)
+                where.setdefault(col, []).append(row_number)
     columns: list[RawColumn] = []
     for col in range(width):
         title = header[col] if col < len(header) else ""
-        values: list[str] = []
-        where: list[int] = []
-        for row_number, row in enumerate(rows[1:], start=2):
-            if col < len(row) and row[col]:
-                values.append(row[col])
-                where.append(row_number)
+        found = values.get(col, [])
         if not title:
-            if values:
+            if found:
                 raise InputError(
-                    f"value {values[0]!r} is under a blank header; give the column a name "
+                    f"value {shown(found[0])} is under a blank header; give the column a name "
                     f"or delete the value",
                     file=name,
-                    row=where[0],
+                    row=where[col][0],
                     column=col + 1,
                 )
             continue
-        columns.append(RawColumn(title, col + 1, tuple(values), tuple(where)))
+        columns.append(RawColumn(title, col + 1, tuple(found), tuple(where.get(col, ()))))
     return columns
+
+
+SHOWN_CHARS = 60  # a value quoted in a message is cut to this many characters
+
+
+def shown(value: str) -> str:
+    """A value as a message quotes it: ``repr`` (so control characters show), cut if long."""
+    if len(value) <= SHOWN_CHARS:
+        return repr(value)
+    return repr(value[:SHOWN_CHARS]) + f"… ({len(value):,} characters)"
+
+
+def separator_hint(headers: Iterable[str]) -> str:
+    """A hint when the file seems to separate cells with something other than commas."""
+    for header in headers:
+        for mark, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+            if mark in header:
+                return (
+                    f"; the file seems to separate cells with {what}: export it as "
+                    f"comma-separated values"
+                )
+    return ""
 
 
 def normalise_header(title: str) -> str:

@@ -17,6 +17,8 @@ from .csvtext import (
     normalise_header,
     parse_rows,
     read_text,
+    separator_hint,
+    shown,
 )
 from .errors import InputError
 from .spec import Column, EventsSpec, Flow, FlowsSpec, LookupSpec, Product
@@ -26,6 +28,11 @@ EVENT_HEADERS = ("event", "events", "eventname", "eventnames")
 SESSION_KEY_SPELLINGS = ("sessionid",)  # "session id", "session_id", "sessionId" after normalising
 DEFAULT_SESSION_KEY = "session_id"
 RESERVED_FIELDS = ("event", "ts")  # every event carries these two; a property may not take them
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """Keep a message readable when it quotes a whole header row."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _find(columns: list[RawColumn], accepted: tuple[str, ...]) -> RawColumn | None:
@@ -38,7 +45,7 @@ def _find(columns: list[RawColumn], accepted: tuple[str, ...]) -> RawColumn | No
 def _to_column(raw: RawColumn, name: str, what: str) -> Column:
     if not raw.values:
         raise InputError(
-            f"{what} {raw.header!r} has a header but no values; add values below it or delete "
+            f"{what} {shown(raw.header)} has a header but no values; add values below it or delete "
             f"the column",
             file=name,
             row=1,
@@ -55,16 +62,17 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
     shard = _find(columns, SHARDKEYS_HEADERS)
     if shard is None:
         raise InputError(
-            f"no 'shardkeys' column (headers found: {found}); the events file needs a "
-            f"'shardkeys' column listing the id fields, the first being the user's id",
+            f"no 'shardkeys' column (headers found: {_short(found)}); the events file needs a "
+            f"'shardkeys' column listing the id fields, the first being the user's id"
+            f"{separator_hint(c.header for c in columns)}",
             file=name,
             row=1,
         )
     event = _find(columns, EVENT_HEADERS)
     if event is None:
         raise InputError(
-            f"no 'event' column (headers found: {found}); the events file needs an 'event' "
-            f"column listing every event name",
+            f"no 'event' column (headers found: {_short(found)}); the events file needs an "
+            f"'event' column listing every event name{separator_hint(c.header for c in columns)}",
             file=name,
             row=1,
         )
@@ -79,7 +87,7 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
     dup = first_duplicate(shard.values)
     if dup is not None:
         raise InputError(
-            f"shard key {shard.values[dup[1]]!r} is listed twice (also at row "
+            f"shard key {shown(shard.values[dup[1]])} is listed twice (also at row "
             f"{shard.rows[dup[0]]}); each id field may appear once",
             file=name,
             row=shard.rows[dup[1]],
@@ -92,7 +100,7 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
         if normalise_header(key) in SESSION_KEY_SPELLINGS:
             if session_key != DEFAULT_SESSION_KEY:
                 raise InputError(
-                    f"session key {key!r} is listed twice (as {session_key!r} too)",
+                    f"session key {shown(key)} is listed twice (as {shown(session_key)} too)",
                     file=name,
                     row=row,
                     column=shard.column,
@@ -102,8 +110,8 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
             secondary.append(key)
     if normalise_header(primary) in SESSION_KEY_SPELLINGS:
         raise InputError(
-            f"the primary shard key {primary!r} is the session id; the first shard key must name "
-            f"the actor (for example 'userId')",
+            f"the primary shard key {shown(primary)} is the session id; the first shard key "
+            f"must name the actor (for example 'userId')",
             file=name,
             row=shard.rows[0],
             column=shard.column,
@@ -120,12 +128,25 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
     for value, row in zip(event.values, event.rows):
         if value in seen:
             warnings.append(
-                f"{name}, row {row}, column {event.column}: event {value!r} is listed twice "
+                f"{name}, row {row}, column {event.column}: event {shown(value)} is listed twice "
                 f"(first at row {seen[value]}); the second is ignored"
             )
             continue
         seen[value] = row
         events.append(value)
+    for other in columns:
+        for kind, accepted, chosen in (
+            ("shardkeys", SHARDKEYS_HEADERS, shard),
+            ("event", EVENT_HEADERS, event),
+        ):
+            if other is not chosen and normalise_header(other.header) in accepted:
+                raise InputError(
+                    f"a second {kind!r} column ({shown(other.header)}; the first is column "
+                    f"{chosen.column}); keep one and delete or rename the other",
+                    file=name,
+                    row=1,
+                    column=other.column,
+                )
     properties = [
         _to_column(c, name, "property") for c in columns if c is not shard and c is not event
     ]
@@ -133,7 +154,7 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
     dup = first_duplicate([p.name for p in properties])
     if dup is not None:
         raise InputError(
-            f"property {properties[dup[1]].name!r} appears twice (also column "
+            f"property {shown(properties[dup[1]].name)} appears twice (also column "
             f"{properties[dup[0]].column}); rename one of them",
             file=name,
             row=1,
@@ -143,8 +164,8 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
         clash = [t for t in taken if t.casefold() == prop.name.casefold()]
         if clash:
             raise InputError(
-                f"property {prop.name!r} has the same name as the field {clash[0]!r} that every "
-                f"event already carries; rename the column",
+                f"property {shown(prop.name)} has the same name as the field "
+                f"{shown(clash[0])} that every event already carries; rename the column",
                 file=name,
                 row=1,
                 column=prop.column,
@@ -162,14 +183,14 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
 def _suggest(step: str, events: tuple[str, ...]) -> str:
     folded = {e.casefold(): e for e in events}
     if step.casefold() in folded:
-        return f" (did you mean {folded[step.casefold()]!r}?)"
+        return f" (did you mean {shown(folded[step.casefold()])}?)"
     close = difflib.get_close_matches(step, events, n=1, cutoff=0.6)
     if not close:
         close = [
             folded[c]
             for c in difflib.get_close_matches(step.casefold(), list(folded), n=1, cutoff=0.6)
         ]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {shown(close[0])}?)" if close else ""
 
 
 def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
@@ -191,8 +212,8 @@ def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
             )
         if flow_name.casefold() in names:
             raise InputError(
-                f"flow {flow_name!r} is defined twice (also at row {names[flow_name.casefold()]}); "
-                f"give each flow its own name",
+                f"flow {shown(flow_name)} is defined twice (also at row "
+                f"{names[flow_name.casefold()]}); give each flow its own name",
                 file=name,
                 row=row_number,
                 column=1,
@@ -204,8 +225,9 @@ def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
                 continue
             if step not in known:
                 raise InputError(
-                    f"unknown event {step!r} in flow {flow_name!r}{_suggest(step, events.events)}; "
-                    f"every step must be an event of {os.path.basename(events.source)}",
+                    f"unknown event {shown(step)} in flow {shown(flow_name)}"
+                    f"{_suggest(step, events.events)}; every step must be an event of "
+                    f"{os.path.basename(events.source)}",
                     file=name,
                     row=row_number,
                     column=col,
@@ -213,7 +235,7 @@ def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
             steps.append(step)
         if not steps:
             raise InputError(
-                f"flow {flow_name!r} has no steps; list its events after its name",
+                f"flow {shown(flow_name)} has no steps; list its events after its name",
                 file=name,
                 row=row_number,
                 column=2,
@@ -242,7 +264,7 @@ def parse_lookup(
     dup = first_duplicate([a.name for a in attributes])
     if dup is not None:
         raise InputError(
-            f"attribute {attributes[dup[1]].name!r} appears twice (also column "
+            f"attribute {shown(attributes[dup[1]].name)} appears twice (also column "
             f"{attributes[dup[0]].column}); rename one of them",
             file=name,
             row=1,
@@ -251,8 +273,8 @@ def parse_lookup(
     for attr in attributes:
         if attr.name.casefold() == events.primary_key.casefold():
             raise InputError(
-                f"attribute {attr.name!r} has the name of the primary shard key, which keys the "
-                f"lookup table; rename the column",
+                f"attribute {shown(attr.name)} has the name of the primary shard key, which "
+                f"keys the lookup table; rename the column",
                 file=name,
                 row=1,
                 column=attr.column,

@@ -21,6 +21,7 @@ import orjson
 from . import continuation, formats, output
 from .clock import iso
 from .errors import UsageError
+from .limits import check_window
 from .loaders import load_product
 from .params import Params
 from .spec import Product
@@ -76,6 +77,7 @@ class RunConfig:
             raise UsageError(f"the backfill window must be at least 1 day, not {self.days}")
         if self.seed < 0:
             raise UsageError(f"the seed must be a whole number of 0 or more, not {self.seed}")
+        check_window(self.seed, self.days, self.end_ms)
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,26 @@ _worker_job: _Job | None = None
 _worker_queue: Any = None
 
 
-def _init_worker(job: _Job, progress_queue: Any) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make a worker die when the run's process dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``).
+
+    Without it, workers of a killed run live on, blocked forever or still writing into a staging
+    folder that the next run has replaced.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers of a killed run end when they next find the pool gone
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _init_worker(job: _Job, progress_queue: Any, parent: int) -> None:
     global _worker_job, _worker_queue
+    _die_with_parent(parent)
     # Ctrl-C is the parent's to handle: it stops the pool and cleans up; workers just stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The front turns SIGTERM into an interrupt; a worker must simply die when the pool ends it.
@@ -230,7 +250,9 @@ def _run_chunks(
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         progress_queue = context.Queue()
-        with context.Pool(min(workers, len(chunks)), _init_worker, (job, progress_queue)) as pool:
+        with context.Pool(
+            min(workers, len(chunks)), _init_worker, (job, progress_queue, os.getpid())
+        ) as pool:
             pending = [pool.apply_async(_worker_chunk, (chunk,)) for chunk in chunks]
             while pending:
                 try:

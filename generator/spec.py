@@ -11,9 +11,19 @@ from dataclasses import dataclass, field
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
+MAX_NUMBER_DIGITS = 15  # a double holds any 15 significant digits exactly; longer stays text
+
+
 def is_number_text(text: str) -> bool:
-    """True when ``text`` is a number as a spreadsheet would show it, and valid JSON as it is."""
-    return _NUMBER.fullmatch(text) is not None
+    """True when ``text`` is a number as a spreadsheet would show it, and valid JSON as it is.
+
+    A longer run of digits (a 20-digit account id, say) stays a string: as a JSON number a reader
+    would round it, and the value would not survive the trip.
+    """
+    if _NUMBER.fullmatch(text) is None:
+        return False
+    digits = text.lstrip("-").replace(".", "").lstrip("0")
+    return len(digits) <= MAX_NUMBER_DIGITS
 
 
 def typed_value(text: str) -> str | int | float:

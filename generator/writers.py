@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 from collections.abc import Iterable
+from errno import EDQUOT, EFBIG, ELOOP, ENOSPC, EROFS
 from typing import IO
 
 from .errors import OutputError
@@ -21,12 +22,23 @@ TEMP_SUFFIX = ".partial"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Opened for writing without following a link at the final name, truncating what was there.
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+_REASONS = {
+    ENOSPC: "the disk is full",
+    EDQUOT: "the disk quota is used up",
+    EFBIG: "the file is larger than this file system allows",
+    EROFS: "the file system is read-only",
+    ELOOP: "it is a symbolic link, and this tool never writes through one",
+}
+
+
 def output_error(path: str, exc: OSError) -> OutputError:
     """An OSError while writing, as one message a person can act on."""
-    reason = exc.strerror or str(exc)
-    if getattr(exc, "errno", None) == 28:
-        reason = "the disk is full"
-    return OutputError(f"could not write {path}: {reason}")
+    reason = _REASONS.get(getattr(exc, "errno", None) or 0) or exc.strerror or str(exc)
+    return OutputError(
+        f"could not write {path}: {reason}; the run was stopped and no incomplete file was kept"
+    )
 
 
 class AtomicFile:
@@ -37,9 +49,10 @@ class AtomicFile:
         self.temp = path + TEMP_SUFFIX
         self.size = 0
         try:
-            self.handle: IO[bytes] = open(self.temp, "wb", buffering=1 << 20)
+            descriptor = os.open(self.temp, _OPEN_FLAGS, 0o666)
         except OSError as exc:
             raise output_error(path, exc) from None
+        self.handle: IO[bytes] = os.fdopen(descriptor, "wb", buffering=1 << 20)
 
     def write(self, data: bytes) -> None:
         try:
@@ -240,6 +253,10 @@ def csv_rows(rows: Iterable[Iterable[str]]) -> bytes:
     """Rows as CSV bytes (RFC 4180 quoting, ``\\n`` line ends), formula cells neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    # With "\n" line ends the writer quotes "\n" but not a lone "\r", which readers take for a line
+    # end: a row holding one is written with every cell quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
+        cells = [safe_cell(cell) for cell in row]
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     return buffer.getvalue().encode()

@@ -294,3 +294,15 @@ def test_the_number_of_workers_never_changes_a_continue(tmp_path) -> None:  # ty
     continue_run(two, later, workers=2)
     assert tree_bytes(one) == tree_bytes(two)
     assert "lookup_table/run-001-profiles-mixpanel.jsonl" in tree_bytes(one)
+
+
+def test_a_continue_never_writes_through_a_symbolic_link(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = os.path.join(tmp_path, "out")
+    first_run(folder, users=10)
+    elsewhere = os.path.join(tmp_path, "elsewhere")
+    os.replace(os.path.join(folder, "events"), elsewhere)
+    os.symlink(elsewhere, os.path.join(folder, "events"))
+    before = tree_bytes(elsewhere)
+    with pytest.raises(UsageError, match="symbolic link named 'events'"):
+        generate(RunConfig("", "", "", 0, folder, -1, parse_iso("2026-11-25"), continue_run=True))
+    assert tree_bytes(elsewhere) == before

@@ -1,0 +1,331 @@
+"""The corpus of broken inputs: each file in ``tests/fixtures/bad/``, a bad value for every flag.
+
+Each case either loads correctly (``*_ok_*`` files) or is refused with one message that names the
+file (and row and column where there is one), exit status 2, no traceback and nothing written.
+``tests/test_loaders.py`` holds the first refusals of the core; the cases here extend them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from event_generator import main
+from generator import load_product
+from tests.conftest import FIXTURES, example
+
+BAD = os.path.join(FIXTURES, "bad")
+GOOD = {
+    "events": example("events.csv"),
+    "flows": example("flows.csv"),
+    "lookup": example("lookup_table.csv"),
+}
+APP_OPEN_FLOWS = os.path.join(BAD, "flows_ok_app_open_only.csv")  # for events files of their own
+
+
+def bad(name: str) -> str:
+    return os.path.join(BAD, name)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def file_flags(paths: dict[str, str]) -> list[str]:
+    return ["--events", paths["events"], "--flows", paths["flows"], "--lookup", paths["lookup"]]
+
+
+def run_flags(paths: dict[str, str], out: str) -> list[str]:
+    return [
+        *file_flags(paths),
+        "--users",
+        "3",
+        "--output",
+        out,
+        "--seed",
+        "1",
+        "--end",
+        "2026-11-29",
+    ]
+
+
+def assert_one_message(status: int, err: str, start: str, words: str) -> None:
+    assert status == 2, err
+    message = err.strip()
+    assert "Traceback" not in message
+    assert message.count("\n") == 0, f"one message, no traceback: {message}"
+    assert message.startswith(start), message
+    if words.startswith("re:"):  # where the front and the core may each say it first
+        assert re.search(words[3:], message), message
+    else:
+        assert words in message, message
+
+
+# (fixture, which input it replaces, words the message must hold, "row R, column C" or "")
+REFUSED = [
+    ("events_utf16_no_bom.csv", "events", "UTF-16 text without a byte-order mark", ""),
+    ("events_pdf.csv", "events", "a PDF document, not CSV text", ""),
+    ("events_gzip.csv", "events", "a gzip file, not CSV text", ""),
+    ("events_xls.csv", "events", "an .xls spreadsheet, not CSV text", ""),
+    ("events_html.csv", "events", "a web page (HTML/XML), not CSV text", ""),
+    ("events_enormous_cell.csv", "events", "cell has 120,000 characters", "row 2, column 3"),
+    ("events_enormous_field.csv", "events", "more than 131,072 characters", "row 2"),
+    ("events_open_quote_swallows_file.csv", "events", "quote left open", ""),
+    ("events_bom_only.csv", "events", "file is empty", ""),
+    ("events_whitespace_only.csv", "events", "file is empty", ""),
+    ("events_header_only.csv", "events", "no primary shard key", "row 2, column 1"),
+    ("events_semicolons.csv", "events", "separate cells with semicolons", "row 1"),
+    ("events_tabs.csv", "events", "separate cells with tabs", "row 1"),
+    ("events_duplicate_property.csv", "events", "'Platform' appears twice", "row 1, column 4"),
+    ("events_two_event_columns.csv", "events", "a second 'event' column", "row 1, column 3"),
+    ("events_two_shardkeys_columns.csv", "events", "second 'shardkeys' column", "row 1, column 3"),
+    ("events_property_named_ts.csv", "events", "same name as the field 'ts'", "row 1, column 3"),
+    ("events_session_as_primary.csv", "events", "'session_id' is the session id", "row 2"),
+    ("events_two_session_keys.csv", "events", "'sessionId' is listed twice", "row 4, column 1"),
+    ("events_no_event_names.csv", "events", "has no event names", "row 2, column 2"),
+    ("flows_empty.csv", "flows", "file is empty", ""),
+    ("flows_step_case_typo.csv", "flows", "did you mean 'Browse Menu'?", "row 2, column 3"),
+    ("flows_step_spelling_typo.csv", "flows", "did you mean 'Browse Menu'?", "row 2, column 3"),
+    ("flows_step_unknown_no_suggestion.csv", "flows", "unknown event 'Teleport To Mars'", "row 2"),
+    ("flows_duplicate_name_other_case.csv", "flows", "'browse' is defined twice", "row 3"),
+    ("flows_xlsx.csv", "flows", "spreadsheet (a ZIP file), not CSV text", ""),
+    ("flows_open_quote.csv", "flows", "quote that is never closed", ""),
+    ("flows_only_names.csv", "flows", "'buying' has no steps", "row 2, column 2"),
+    ("lookup_empty.csv", "lookup", "file is empty", ""),
+    ("lookup_duplicate_attribute.csv", "lookup", "'Age' appears twice", "row 1, column 3"),
+    ("lookup_value_under_blank_header.csv", "lookup", "under a blank header", "row 2, column 2"),
+    ("lookup_binary.csv", "lookup", "binary file, not CSV text", ""),
+    ("lookup_not_utf8.csv", "lookup", "not UTF-8 text (byte 0xe9 at line 2)", "row 2"),
+    ("lookup_enormous_cell.csv", "lookup", "quote left open", "row 2"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "role", "words", "where"), REFUSED, ids=[r[0] for r in REFUSED]
+)
+def test_a_broken_file_is_refused_with_one_message_and_nothing_written(
+    fixture: str,
+    role: str,
+    words: str,
+    where: str,
+    tmp_path: os.PathLike[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    paths = dict(GOOD)
+    paths[role] = bad(fixture)
+    out = os.path.join(os.fspath(tmp_path), "out")
+    status, _, err = run(run_flags(paths, out), capsys)
+    assert_one_message(status, err, f"error: {paths[role]}", words)
+    assert where in err
+    assert not os.path.exists(out), "nothing is written before all three files load"
+    # --check refuses it the same way, with the same message.
+    assert run(["--check", *file_flags(paths)], capsys) == (2, "", err)
+
+
+def test_a_messy_real_export_loads_as_written() -> None:
+    product = load_product(bad("events_ok_messy.csv"), APP_OPEN_FLOWS, GOOD["lookup"])
+    spec = product.events
+    assert (spec.primary_key, spec.secondary_keys) == ("userId", ("deviceId",))
+    assert spec.events == ("App Open", "Browse\r\nMenu")
+    assert [(p.name, p.values) for p in spec.properties] == [("Platform", ("ios", "web, mobile"))]
+
+
+def test_unicode_quotes_and_control_characters_load_exactly() -> None:
+    product = load_product(bad("events_ok_unicode.csv"), APP_OPEN_FLOWS, GOOD["lookup"])
+    spec = product.events
+    assert spec.primary_key == "ユーザーID"  # control characters inside a value are kept
+    assert spec.events == ("App Open", "開く 🚀 عربى", "\x01ct\x1frl")
+    assert spec.properties[0].values == ('say "hi"', "e\u0301\u200d", "se\u2028p")
+
+
+def test_other_exports_that_load() -> None:
+    def events_of(name: str) -> tuple[str, ...]:
+        return load_product(bad(name), APP_OPEN_FLOWS, GOOD["lookup"]).events.events
+
+    assert events_of("events_ok_utf16_bom.csv") == ("App Open", "Browse Menu")
+    assert events_of("events_ok_old_mac_line_ends.csv") == ("App Open", "Browse Menu")
+    numbers = load_product(bad("events_ok_numbers_as_text.csv"), APP_OPEN_FLOWS, GOOD["lookup"])
+    assert [p.values for p in numbers.events.properties] == [("4.99", "12"), ("02134", "1e5")]
+    formulas = load_product(bad("events_ok_formula_values.csv"), APP_OPEN_FLOWS, GOOD["lookup"])
+    assert formulas.events.properties[0].values == ('=HYPERLINK("http://x")', "+1", "-5")
+    duplicate = load_product(bad("events_ok_duplicate_event.csv"), APP_OPEN_FLOWS, GOOD["lookup"])
+    assert duplicate.events.events == ("App Open", "Browse Menu")
+    assert len(duplicate.warnings) == 1 and "listed twice" in duplicate.warnings[0]
+    ragged = load_product(GOOD["events"], bad("flows_ok_ragged.csv"), GOOD["lookup"])
+    assert [(f.name, f.steps) for f in ragged.flows.flows] == [
+        ("buying", ("App Open", "Browse Menu")),
+        ("browsing", ("View Recipe",)),
+    ]
+    only_keys = load_product(GOOD["events"], GOOD["flows"], bad("lookup_ok_only_shardkeys.csv"))
+    assert only_keys.lookup.attributes == () and "no attributes" in only_keys.warnings[0]
+
+
+def _role(name: str) -> str:
+    return name.split("_", 1)[0]
+
+
+@pytest.mark.parametrize("fixture", sorted(os.listdir(BAD)))
+def test_every_corpus_file_in_every_place_loads_or_is_refused_cleanly(
+    fixture: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Files given in the wrong place (a flows file as the lookup table...) are inputs too."""
+    for role in ("events", "flows", "lookup"):
+        paths = dict(GOOD)
+        paths[role] = bad(fixture)
+        if _role(fixture) == "events" and role == "events":
+            paths["flows"] = APP_OPEN_FLOWS
+        status, out, err = run(["--check", *file_flags(paths)], capsys)
+        if status == 0:
+            assert out.rstrip().endswith("nothing was generated.") and err == ""
+            expected_ok = "_ok_" in fixture or role != _role(fixture)
+            assert expected_ok, f"{fixture} as {role} should be refused"
+        else:
+            assert status == 2
+            assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+            assert "_ok_" not in fixture or role != _role(fixture), err
+
+
+# A bad value for every flag: (extra flags, words the message must hold).  The files are good.
+FLAG_CASES = [
+    (["--users", "0"], "--users must be a whole number"),
+    (["--users", "-5"], "--users must be a whole number"),
+    (["--users", "ten"], "--users must be a whole number"),
+    (["--users", "1.5"], "--users must be a whole number"),
+    (["--users", ""], "--users must be a whole number"),
+    (["--users"], "expected one argument"),
+    (["--seed", "-1"], "--seed must be a whole number"),
+    (["--seed", "abc"], "--seed must be a whole number"),
+    (["--seed", str(2**64)], "re:seed must be a whole number (from|of)"),
+    (["--end", "yesterday"], "--end must be an ISO 8601 date"),
+    (["--end", "2026-13-45"], "--end must be an ISO 8601 date"),
+    (["--end", "2026-11-29T25:00"], "--end must be an ISO 8601 date"),
+    (["--end", ""], "--end must be an ISO 8601 date"),
+    (["--end", "0001-01-01"], "must fall between 1900-01-01 and 9999-01-01"),
+    (["--end", "9999-12-31"], "must fall between 1900-01-01 and 9999-01-01"),
+    (["--days", "0"], "--days must be a whole number"),
+    (["--days", "-3"], "--days must be a whole number"),
+    (["--days", "many"], "--days must be a whole number"),
+    (["--days", "99999999999"], "re:(backfill window|--days) must be (at most|a whole number)"),
+    (["--workers", "0"], "--workers must be a whole number"),
+    (["--workers", "two"], "--workers must be a whole number"),
+    (["--force=yes"], "ignored explicit argument"),
+    (["--check=1"], "ignored explicit argument"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["stray.csv"], "unrecognized arguments: stray.csv"),
+]
+
+
+@pytest.mark.parametrize(("extra", "words"), FLAG_CASES, ids=[" ".join(c[0]) for c in FLAG_CASES])
+def test_a_bad_flag_value_is_refused_with_one_message(
+    extra: list[str], words: str, tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = os.path.join(os.fspath(tmp_path), "out")
+    status, _, err = run([*run_flags(GOOD, out), *extra], capsys)
+    assert_one_message(status, err, "error: ", words)
+    assert not os.path.exists(out)
+
+
+def test_bad_file_flags(tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]) -> None:
+    base = os.fspath(tmp_path)
+    out = os.path.join(base, "out")
+    cases = [
+        ("events", os.path.join(base, "missing.csv"), "file not found"),
+        ("events", "", "re:no file name given|--events"),
+        ("flows", base, "this is a folder, not a CSV file"),
+        ("lookup", os.devnull, "file is empty"),
+        ("lookup", "/dev/zero", "binary file"),
+        ("events", "bad\x00name.csv", "file not found"),
+    ]
+    for role, value, words in cases:
+        paths = dict(GOOD)
+        paths[role] = value
+        status, _, err = run(run_flags(paths, out), capsys)
+        assert_one_message(status, err, "error: ", words)
+        assert not os.path.exists(out)
+    for flag in ("--events", "--flows", "--lookup"):
+        argv = [a for a in file_flags(GOOD) if a not in (flag, GOOD[flag[2:]])]
+        status, _, err = run(["--check", *argv], capsys)
+        assert_one_message(status, err, "error: ", f"--check needs {flag}")
+
+
+def test_bad_output_folders(tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]) -> None:
+    base = os.fspath(tmp_path)
+    a_file = os.path.join(base, "a_file")
+    with open(a_file, "w") as handle:
+        handle.write("mine")
+    link = os.path.join(base, "link")
+    os.symlink(os.path.join(base, "elsewhere"), link)
+    cases = [
+        (a_file, "is a file; give a folder"),
+        (os.path.join(a_file, "sub"), "cannot create the output folder"),
+        ("", "re:the output folder is empty|--output"),
+        (link, "is a symbolic link"),
+        ("/proc/version/out", "cannot create the output folder"),
+    ]
+    for out, words in cases:
+        status, _, err = run(run_flags(GOOD, out), capsys)
+        assert_one_message(status, err, "error: ", words)
+    assert not os.path.exists(os.path.join(base, "elsewhere"))
+    with open(a_file) as handle:
+        assert handle.read() == "mine"
+
+
+def test_check_shows_what_the_files_hold(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["--check", *file_flags(GOOD)], capsys)
+    assert (status, err) == (0, "")
+    assert "primary shard key: userId" in out
+    assert "secondary shard keys: deviceId, installId" in out
+    assert "app_version (column 4, 6 values)" in out
+    assert "'4.2.0'                            40%" in out  # the rank bands of a 6-value column
+    assert "'3.9.1'                           2.5%" in out
+    assert "'59.94'                            40%  (number)" in out
+    assert "row 2: 'weekly order': 'App Open' > 'Browse Menu' > 'View Recipe'" in out
+    assert "Lookup table:" in out and "(written as lookup_table/lookup_table.csv)" in out
+    assert "Warnings: none" in out
+
+
+def test_check_report_data(tmp_path: os.PathLike[str]) -> None:
+    from generator.check import check_inputs
+
+    report = check_inputs(
+        bad("events_ok_duplicate_event.csv"), APP_OPEN_FLOWS, bad("lookup_ok_only_shardkeys.csv")
+    )
+    assert report.primary_key == "userId" and report.session_key == "session_id"
+    assert report.events == ("App Open", "Browse Menu") and report.event_shares == (0.6, 0.4)
+    assert report.events_in_no_flow == ("Browse Menu",)
+    assert [(f.name, f.steps) for f in report.flows] == [("open", ("App Open",))]
+    assert report.attributes == () and len(report.warnings) == 2
+    full = check_inputs(GOOD["events"], GOOD["flows"], GOOD["lookup"])
+    for column in (*full.properties, *full.attributes):
+        assert len(column.shares) == column.count and abs(sum(column.shares) - 1) < 1e-9
+        assert list(column.shares) == sorted(column.shares, reverse=True), "ranked by position"
+    price = next(p for p in full.properties if p.name == "box_price")
+    assert price.numbers == (True,) * price.count and full.attributes[0].numbers == ()
+
+
+@pytest.mark.parametrize(
+    ("seed", "days", "end", "words"),
+    [
+        (2**63, 90, "2026-11-29", "the seed must be a whole number from 0 to"),
+        (1, 36_526, "2026-11-29", "at most 36,525 days"),
+        (1, 90, "1900-02-01", "must fall between 1900-01-01 and 9999-01-01"),
+        (1, 1, "9999-06-01", "must fall between 1900-01-01 and 9999-01-01"),
+    ],
+)
+def test_the_core_refuses_numbers_past_its_bounds(
+    seed: int, days: int, end: str, words: str
+) -> None:
+    """Whatever front gathers them (flags, replay file, prompts), the core checks the bounds."""
+    from generator import RunConfig, UsageError
+    from generator.clock import parse_iso
+
+    config = RunConfig(
+        GOOD["events"], GOOD["flows"], GOOD["lookup"], 5, "out", seed, parse_iso(end), days=days
+    )
+    with pytest.raises(UsageError, match=re.escape(words)):
+        config.check()
+    RunConfig(GOOD["events"], GOOD["flows"], GOOD["lookup"], 5, "out", 2**63 - 1, 0).check()
