@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", metavar="N", default=None, help="worker processes (default: number of cores)"
     )
     parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="generate on a Dask cluster (scheduler address; the output folder must be shared)",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="replace a previous run in the output folder"
     )
     return parser
@@ -114,6 +119,7 @@ def config_from_args(args: argparse.Namespace, now: datetime) -> RunConfig:
         days=whole_number(args.days, "--days"),
         workers=whole_number(args.workers, "--workers") if args.workers else (os.cpu_count() or 1),
         replace=args.force,
+        dask=args.dask,
     )
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from . import output
-from .clock import iso
+from . import distributed, output
+from .clock import formatter, iso
 from .errors import UsageError
 from .loaders import load_product
 from .params import Params
@@ -31,7 +31,7 @@ from .writers import AtomicFile, JsonArrayWriter, csv_rows, output_error
 CHUNK_USERS = (
     1000  # users per chunk: one events file each; fixed so output never depends on workers
 )
-FLUSH_LINES = 20_000  # events buffered before a write; bounds memory per worker
+FLUSH_LINES = 4_000  # events buffered before a write (~1.3 MB); bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
 VERSION = "0.1.0"
 
@@ -50,6 +50,7 @@ class RunConfig:
     days: int = 90
     workers: int = 1
     replace: bool = False
+    dask: str | None = None  # a Dask scheduler's address: generate the chunks on its workers
 
     def check(self) -> None:
         if self.users < 1:
@@ -183,6 +184,7 @@ def _run_chunks(
         for chunk in chunks:
             results[chunk] = _generate_chunk(job, chunk, on_progress)
     else:
+        formatter()  # built once here, shared by the forked workers instead of built by each
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         progress_queue = context.Queue()
@@ -210,9 +212,16 @@ def _run_chunks(
                 except queue_module.Empty:
                     break
                 on_progress(users, events)
+    return merge_chunks(job, results)
+
+
+def merge_chunks(
+    job: _Job, results: dict[int, tuple[WalkStats, list[tuple[str, int]]]]
+) -> tuple[WalkStats, list[tuple[str, int]]]:
+    """The chunks' stats added up and their files listed, in chunk order (not finishing order)."""
     total = WalkStats.for_product(job.product)
     written: list[tuple[str, int]] = []
-    for chunk in chunks:
+    for chunk in range(chunk_count(job.users)):
         total.merge(results[chunk][0])
         written.extend(results[chunk][1])
     return total, written
@@ -295,7 +304,13 @@ def generate(
     if product is None:
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
     params = params or Params(backfill_days=config.days)
-    staging = output.prepare(config.output_dir, config.replace)
+    cluster = distributed.connect(config.dask) if config.dask else None
+    try:
+        staging = output.prepare(config.output_dir, config.replace)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
     job = _Job(product, params, config.seed, config.end_ms, config.users, staging)
     done = [0, 0]
 
@@ -306,7 +321,10 @@ def generate(
             progress(ProgressUpdate(done[0], config.users, done[1]))
 
     try:
-        stats, files = _run_chunks(job, config.workers, on_progress)
+        if cluster is not None:
+            stats, files = distributed.run_chunks(cluster, job, on_progress)
+        else:
+            stats, files = _run_chunks(job, config.workers, on_progress)
         files.extend(_assemble(job, config, stats))
         output.publish(config.output_dir, staging)
     except OSError as exc:
@@ -315,4 +333,7 @@ def generate(
     except BaseException:
         output.discard(staging)
         raise
+    finally:
+        if cluster is not None:
+            cluster.close()
     return RunResult(config, product, stats, files)
