@@ -107,6 +107,17 @@ class FlatJsonEncoder:
             f"{self._seconds[rest // 1000]}{self._millis_end[rest % 1000]}"
         )
 
+    def day_parts(self, day: int) -> tuple[list[str], list[str], list[str]] | None:
+        """How :meth:`line` builds the lines of epoch day ``day``, for a walker that builds them
+        itself: ``(heads, seconds, millis)`` such that, for every ``ms`` of that day,
+        ``line(prefix, event, ms) == prefix + heads[event] + seconds[(ms - day * DAY_MS) // 1000]
+        + millis[ms % 1000]``.  None when a subclass builds its lines another way.
+        """
+        if type(self).line is not FlatJsonEncoder.line:
+            return None
+        self._new_day(day * DAY_MS)
+        return self._day_events, self._seconds, self._millis_end
+
     def _new_day(self, ms: int) -> None:
         day = ms // DAY_MS
         self._day_first = day * DAY_MS

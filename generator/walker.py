@@ -110,6 +110,7 @@ class Walker:
         )
         self.gap_factor = (WEEKDAY_GAP_FACTOR, WEEKEND_GAP_FACTOR)
         self._rng = random.Random()
+        self._day_parts = getattr(self.encoder, "day_parts", None)
         self._gap_mean = -1.0
         self._hour_gap: tuple[list[float], ...] = ()
 
@@ -241,6 +242,10 @@ class Walker:
         encoder = self.encoder
         line = encoder.line
         prefix_of = encoder.prefix
+        # An encoder that can say how its lines are built for one UTC day lets the walker build
+        # them in place, without a call per event (all of a day's events fall on that date).
+        parts = self._day_parts(day) if self._day_parts is not None else None
+        heads, seconds, millis = parts if parts is not None else ([], [], [])
         append = out.append
         log = math.log
         hour = HOUR_MS
@@ -286,7 +291,12 @@ class Walker:
                             if t >= day_end:
                                 raise _DayOver
                             if t > since_ms:
-                                append(line(prefix, event, t))
+                                append(
+                                    f"{prefix}{heads[event]}"
+                                    f"{seconds[(t - day_start) // 1000]}{millis[t % 1000]}"
+                                    if parts
+                                    else line(prefix, event, t)
+                                )
                                 by_event[event] += 1
                                 reach[step] += 1
                             last = t
@@ -305,7 +315,12 @@ class Walker:
                             if t >= day_end:
                                 raise _DayOver
                             if t > since_ms:
-                                append(line(prefix, other, t))
+                                append(
+                                    f"{prefix}{heads[other]}"
+                                    f"{seconds[(t - day_start) // 1000]}{millis[t % 1000]}"
+                                    if parts
+                                    else line(prefix, other, t)
+                                )
                                 by_event[other] += 1
                             last = t
                             gap = hour_gap[(t - day_start) // hour] * log(1.0 - draw())
@@ -317,7 +332,12 @@ class Walker:
                     if t >= day_end:
                         raise _DayOver
                     if t > since_ms:
-                        append(line(prefix, other, t))
+                        append(
+                            f"{prefix}{heads[other]}"
+                            f"{seconds[(t - day_start) // 1000]}{millis[t % 1000]}"
+                            if parts
+                            else line(prefix, other, t)
+                        )
                         by_event[other] += 1
                     last = t
                     gap = hour_gap[(t - day_start) // hour] * log(1.0 - draw())

@@ -154,3 +154,31 @@ def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path) -> None: 
     assert tree_bytes(remote) == tree_bytes(local)
     assert len(os.listdir(os.path.join(remote, "events"))) == 3
     assert updates[-1].users_done == 2100 and updates[-1].events == result.stats.events
+
+
+def test_the_walker_builds_the_same_lines_as_the_encoder_would() -> None:
+    """The walker builds JSON lines in place from ``day_parts``; any other encoder gets calls."""
+    from generator.encoders import FlatJsonEncoder
+    from generator.loaders import load_product
+    from generator.params import Params
+    from generator.users import Population
+    from generator.walker import Walker, WalkStats
+
+    class CallsPerLine(FlatJsonEncoder):
+        def line(self, prefix: str, event: int, ms: int) -> str:
+            return super().line(prefix, event, ms)
+
+    product = load_product(example("events.csv"), example("flows.csv"), example("lookup_table.csv"))
+    params = Params()
+    population = Population(product, params, 4, END_MS)
+    slow = CallsPerLine(product.events)
+    assert slow.day_parts(20_000) is None
+    outputs = []
+    for encoder in (None, slow):
+        walker = Walker(product, params, 4, END_MS, encoder=encoder)
+        stats = WalkStats.for_product(product)
+        lines: list[str] = []
+        for index in range(60):
+            walker.simulate(population.create(index), lines, stats)
+        outputs.append((lines, stats))
+    assert outputs[0] == outputs[1] and len(outputs[0][0]) > 1000
