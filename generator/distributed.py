@@ -67,9 +67,10 @@ def _module() -> Any:
 
 def _chunk_task(job: _Job, chunk: int) -> tuple[int, WalkStats, list[tuple[str, int]]]:
     """Runs on a Dask worker: one chunk into the shared staging folder."""
-    from .runner import _generate_chunk
+    from .runner import _generate_chunk, keep_freed_memory
     from .writers import output_error
 
+    keep_freed_memory()
     try:
         stats, files = _generate_chunk(job, chunk, _no_report)
     except OSError as exc:

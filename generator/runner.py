@@ -8,10 +8,12 @@ output is byte-identical whatever ``workers`` is.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import queue as queue_module
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +97,32 @@ class _Job:
     staging: str
 
 
+# glibc's mallopt parameters: keep freed memory in the heap instead of returning it at once.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_KEEP_FREED_BYTES = 32 << 20
+
+
+def keep_freed_memory() -> None:
+    """Let this process reuse the memory of each written batch instead of faulting it in anew.
+
+    Every batch of lines is joined and encoded into a few MB that are freed right after the write.
+    glibc gives such blocks back to the system at once and the next batch faults them in again,
+    page by page: about 200,000 page faults and 15% of a run's time.  Keeping up to 32 MB of freed
+    memory in the heap removes nearly all of them (README, Performance).  Elsewhere than on glibc
+    this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt(_M_MMAP_THRESHOLD, _KEEP_FREED_BYTES // 2)
+    mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_BYTES)
+
+
 def chunk_count(users: int) -> int:
     return (users + CHUNK_USERS - 1) // CHUNK_USERS
 
@@ -159,6 +187,7 @@ def _init_worker(job: _Job, progress_queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The front turns SIGTERM into an interrupt; a worker must simply die when the pool ends it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    keep_freed_memory()
     _worker_job, _worker_queue = job, progress_queue
 
 
@@ -181,6 +210,7 @@ def _run_chunks(
     chunks = range(chunk_count(job.users))
     results: dict[int, tuple[WalkStats, list[tuple[str, int]]]] = {}
     if workers == 1 or len(chunks) == 1:
+        keep_freed_memory()
         for chunk in chunks:
             results[chunk] = _generate_chunk(job, chunk, on_progress)
     else:
