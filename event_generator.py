@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="continue the run in --output from its end to --end (default: now)",
     )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="generate on a Dask cluster (scheduler address; the output folder must be shared)",
+    )
     return parser
 
 

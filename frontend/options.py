@@ -243,6 +243,7 @@ def gather(
                 workers=workers,
                 max_file_mb=max_file_mb,
                 continue_run=True,
+                dask=args.dask,
             )
             return Plan(config, None, False)
         else:
@@ -263,6 +264,7 @@ def gather(
         format=output_format,
         gzip=gzip,
         max_file_mb=max_file_mb,
+        dask=args.dask,
     )
     assert flows is not None and lookup is not None
     product = Product(events, flows, lookup, (*events_warnings, *lookup_warnings))
@@ -292,5 +294,6 @@ def _continue_plan(
         gzip=args.gzip,
         max_file_mb=max_file_mb,
         continue_run=True,
+        dask=args.dask,
     )
     return Plan(config, None, False)

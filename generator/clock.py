@@ -47,8 +47,10 @@ class IsoFormatter:
 
     def __init__(self) -> None:
         self._days: dict[int, str] = {}
-        self._seconds = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}." for s in range(86_400)]
-        self._millis = [f"{m:03d}Z" for m in range(1000)]
+        # Public so that encoders can index them directly on their own hot paths.
+        two = [f"{n:02d}" for n in range(60)]
+        self.seconds = [f"{h}:{m}:{s}." for h in two[:24] for m in two for s in two]
+        self.millis = [f"{m:03d}Z" for m in range(1000)]
 
     def day_prefix(self, day: int) -> str:
         prefix = self._days.get(day)
@@ -60,7 +62,7 @@ class IsoFormatter:
     def format(self, ms: int) -> str:
         day, rest = divmod(ms, DAY_MS)
         second, milli = divmod(rest, 1000)
-        return self.day_prefix(day) + self._seconds[second] + self._millis[milli]
+        return self.day_prefix(day) + self.seconds[second] + self.millis[milli]
 
 
 _formatter: IsoFormatter | None = None

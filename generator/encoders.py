@@ -9,11 +9,13 @@ single saving on the hot path (see README, Performance).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import getitem
 from typing import Any, Protocol
 
 import orjson
 
 from .clock import IsoFormatter, formatter
+from .params import DAY_MS
 from .spec import EventsSpec, is_number_text
 from .users import UserState
 
@@ -45,6 +47,12 @@ class FlatJsonEncoder:
     """SPEC section 4: one flat object per event, fields in a fixed order::
 
     {"userId": ..., "session_id": ..., "deviceId": ..., "platform": ..., "event": ..., "ts": ...}
+
+    Both methods are on the hot path (README, Performance).  :meth:`prefix` keeps the part that
+    names the user, the session and the secondary keys until one of them changes, so a flow entry
+    only joins its property fragments.  :meth:`line` keeps, for the UTC day of the last event, each
+    event's ``"event":...,"ts":"YYYY-MM-DDT`` fragment, so an event costs one table look-up per
+    part of its time and one string build.
     """
 
     def __init__(self, events: EventsSpec) -> None:
@@ -55,8 +63,22 @@ class FlatJsonEncoder:
             ["," + json_text(c.name) + ":" + json_value(v) for v in c.values]
             for c in events.properties
         ]
-        self._events = ['"event":' + json_text(e) + ',"ts":"' for e in events.events]
+        # The comma that ends the prefix starts each event's fragment instead: one join less.
+        self._events = [',"event":' + json_text(e) + ',"ts":"' for e in events.events]
         self._fmt: IsoFormatter = formatter()
+        self._seconds = self._fmt.seconds
+        self._millis_end = [m + '"}' for m in self._fmt.millis]
+        # The parts of the last prefix's head, each with the value it was built from: the user
+        # changes once per user, the session once per session, secondary keys on a renewal.
+        self._user = self._session_id = ""
+        self._user_part = self._session_part = self._secondary_part = ""
+        self._secondary_values: list[str] = []
+        self._head = ""
+        # The day of the last line (its first ms) and the event fragments ending in its date; the
+        # fragments of every day seen so far (a run spans a few hundred days at most).
+        self._day_first = -2 * DAY_MS
+        self._day_events: list[str] = []
+        self._by_day: dict[int, list[str]] = {}
 
     def prefix(
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
@@ -66,15 +88,55 @@ class FlatJsonEncoder:
         ``props`` holds, per property column, the index of the drawn value.  Encoders for other
         destinations use ``session_start_ms`` and ``user.lookup``; this one needs neither.
         """
-        parts = [self._primary, json_text(user.user_id), self._session, json_text(session_id)]
-        for key, value in zip(self._secondary, user.secondary):
-            parts.append(key)
-            parts.append(json_text(value))
-        for frags, index in zip(self._props, props):
-            parts.append(frags[index])
-        parts.append(",")
-        return "".join(parts)
+        if (
+            session_id != self._session_id
+            or user.user_id != self._user
+            or user.secondary != self._secondary_values
+        ):
+            self._new_head(user, session_id)
+        return self._head + "".join(map(getitem, self._props, props))
+
+    def _new_head(self, user: UserState, session_id: str) -> None:
+        if user.user_id != self._user:
+            self._user = user.user_id
+            self._user_part = self._primary + json_text(user.user_id)
+        if session_id != self._session_id:
+            self._session_id = session_id
+            self._session_part = self._session + json_text(session_id)
+        if user.secondary != self._secondary_values:
+            self._secondary_values = list(user.secondary)
+            self._secondary_part = "".join(
+                key + json_text(value) for key, value in zip(self._secondary, user.secondary)
+            )
+        self._head = self._user_part + self._session_part + self._secondary_part
 
     def line(self, prefix: str, event: int, ms: int) -> str:
         """One event: ``prefix`` (from :meth:`prefix`), the event's index and its time."""
-        return prefix + self._events[event] + self._fmt.format(ms) + '"}'
+        rest = ms - self._day_first
+        if rest >= DAY_MS or rest < 0:
+            self._new_day(ms)
+            rest = ms - self._day_first
+        return (
+            f"{prefix}{self._day_events[event]}"
+            f"{self._seconds[rest // 1000]}{self._millis_end[rest % 1000]}"
+        )
+
+    def day_parts(self, day: int) -> tuple[list[str], list[str], list[str]] | None:
+        """How :meth:`line` builds the lines of epoch day ``day``, for a walker that builds them
+        itself: ``(heads, seconds, millis)`` such that, for every ``ms`` of that day,
+        ``line(prefix, event, ms) == prefix + heads[event] + seconds[(ms - day * DAY_MS) // 1000]
+        + millis[ms % 1000]``.  None when a subclass builds its lines another way.
+        """
+        if type(self).line is not FlatJsonEncoder.line:
+            return None
+        self._new_day(day * DAY_MS)
+        return self._day_events, self._seconds, self._millis_end
+
+    def _new_day(self, ms: int) -> None:
+        day = ms // DAY_MS
+        self._day_first = day * DAY_MS
+        events = self._by_day.get(day)
+        if events is None:
+            date = self._fmt.day_prefix(day)
+            events = self._by_day[day] = [fragment + date for fragment in self._events]
+        self._day_events = events

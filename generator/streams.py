@@ -26,6 +26,12 @@ def stream(seed: int, purpose: int, index: int, day: int = 0) -> random.Random:
     return random.Random(stream_key(seed, purpose, index, day))
 
 
+def reseed(rng: random.Random, seed: int, purpose: int, index: int, day: int = 0) -> None:
+    """Make ``rng`` the stream for (seed, purpose, index, day): the same draws as :func:`stream`,
+    without allocating a generator (a walker reuses one for every day it simulates)."""
+    rng.seed(stream_key(seed, purpose, index, day))
+
+
 def new_seed(entropy: random.Random | None = None) -> int:
     """A seed for a run that was given none; the front records it so the run can be repeated."""
     source = entropy if entropy is not None else random.SystemRandom()

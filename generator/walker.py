@@ -15,6 +15,8 @@ import random
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import mul
 
 from .clock import weekday
 from .encoders import EventEncoder, FlatJsonEncoder
@@ -29,7 +31,7 @@ from .params import (
 )
 from .ranks import RankedChoice, cumulative
 from .spec import Product
-from .streams import DAY_STREAM, stream
+from .streams import DAY_STREAM, reseed
 from .users import DayStart, UserState, uuid4_text
 
 MAX_SESSIONS_PER_DAY = 12
@@ -107,6 +109,10 @@ class Walker:
             cumulative(_normalised(WEEKEND_HOURS)),
         )
         self.gap_factor = (WEEKDAY_GAP_FACTOR, WEEKEND_GAP_FACTOR)
+        self._rng = random.Random()
+        self._day_parts = getattr(self.encoder, "day_parts", None)
+        self._gap_mean = -1.0
+        self._hour_gap: tuple[list[float], ...] = ()
 
     # -- one user ---------------------------------------------------------------------------------
 
@@ -122,28 +128,30 @@ class Walker:
         weeks: set[int] = set()
         had_any = False
         stats.users += 1
+        rng = self._rng  # one generator, seeded afresh for each day: cheaper than a new one
         while not user.churned:
             day = user.next_day
             day_start = day * DAY_MS
             if day_start >= self.end_ms:
                 user.day_start = None
                 break
-            snapshot = DayStart(
-                user.p,
-                user.skip_days_counter,
-                user.churn_prob_reset_counter,
-                user.flow_position,
-                list(user.secondary),
-                user.last_event_ms,
-            )
-            rng = stream(self.seed, DAY_STREAM, user.index, day)
+            cut = day_start + DAY_MS > self.end_ms
+            if cut:  # the end time cuts this day: keep how it began, so a later run can replay it
+                snapshot = DayStart(
+                    user.p,
+                    user.skip_days_counter,
+                    user.churn_prob_reset_counter,
+                    user.flow_position,
+                    list(user.secondary),
+                    user.last_event_ms,
+                )
+            reseed(rng, self.seed, DAY_STREAM, user.index, day)
             active, emitted = self._day(user, day, rng, out, stats, since_ms)
             if emitted:
                 had_any = True
                 stats.daily_active[day] = stats.daily_active.get(day, 0) + 1
                 weeks.add(day - weekday(day))
-            if day_start + DAY_MS > self.end_ms:
-                # The end time cuts this day: keep how it began, so a continued run can replay it.
+            if cut:
                 user.day_start = snapshot
                 break
             user.day_start = None
@@ -220,38 +228,37 @@ class Walker:
         renew_above = params.secondary_key_renew_above
         flows_going = params.flows_continue_base + params.flows_continue_gain * p
         gap_mean = params.gap_mean_base_ms + params.gap_mean_slow_ms * (1.0 - p)
-        gap_factor = self.gap_factor[weekend]
-        gap_min = params.gap_min_ms
-        gap_max = params.gap_max_ms
+        # Per hour of the day, the factor of the gap's log draw: the same product, in the same
+        # order, as -gap_mean * factor * log(u), so every gap is the same float as before.  It only
+        # changes with p, so it is kept for the last p.
+        if gap_mean != self._gap_mean:
+            self._gap_mean = gap_mean
+            scale = repeat(-gap_mean)
+            self._hour_gap = tuple(list(map(mul, scale, factors)) for factors in self.gap_factor)
+        hour_gap = self._hour_gap[weekend]
+        lo = params.gap_min_ms
+        hi = params.gap_max_ms
         idle = params.session_idle_ms
         encoder = self.encoder
         line = encoder.line
+        prefix_of = encoder.prefix
+        # An encoder that can say how its lines are built for one UTC day lets the walker build
+        # them in place, without a call per event (all of a day's events fall on that date).
+        parts = self._day_parts(day) if self._day_parts is not None else None
+        heads, seconds, millis = parts if parts is not None else ([], [], [])
         append = out.append
         log = math.log
+        hour = HOUR_MS
+        lines_before = len(out)
+        position = user.flow_position
+        flow_entries = key_renewals = 0
 
+        # The event emission below is written out in place three times (a step, a burst, the
+        # session's opening event) rather than called: a call per event was the largest cost of the
+        # walk.  Each copy: stop at the day's end; write the line if it is new; draw the next gap.
         t = 0
         last = user.last_event_ms
-        performed = False
-        written = 0
-        prefix = ""
-
-        def emit(event: int) -> None:
-            nonlocal t, last, performed, written
-            if t >= day_end:
-                raise _DayOver
-            if t > since_ms:
-                append(line(prefix, event, t))
-                by_event[event] += 1
-                written += 1
-            last = t
-            performed = True
-            gap = -gap_mean * gap_factor[(t - day_start) // HOUR_MS] * log(1.0 - draw())
-            t += gap_min if gap < gap_min else gap_max if gap > gap_max else int(gap)
-
-        def burst() -> None:
-            for _ in range(1 + int(draw() * burst_max)):
-                emit(bisect_right(background, draw()))
-
+        first_last = last
         try:
             for start in starts:
                 t = start
@@ -261,44 +268,89 @@ class Walker:
                     break
                 session = f"{rng.getrandbits(64):016x}"
                 session_start = t
-                session_events = 0
+                session_last = last
                 attempts = 1
                 while attempts < MAX_FLOWS_PER_SESSION and draw() < flows_going:
                     attempts += 1
                 for _ in range(attempts):
-                    position = user.flow_position
-                    user.flow_position = (position + 1) % n_flows
+                    entered = position
+                    position = (position + 1) % n_flows
                     if draw() > renew_above:
                         user.secondary = [uuid4_text(rng) for _ in user.secondary]
                         if t > since_ms:
-                            stats.key_renewals += 1
+                            key_renewals += 1
                     if t > since_ms:
-                        stats.flow_entries += 1
-                    props = [bisect_right(b, draw()) for b in prop_bounds]
-                    prefix = encoder.prefix(user, session, session_start, props)
-                    reach = funnels[position]
-                    for step, event in enumerate(flows[position]):
+                        flow_entries += 1
+                    # One draw per property column, in column order (map stops at the last column).
+                    props = list(map(bisect_right, prop_bounds, iter(draw, 2.0)))
+                    prefix = prefix_of(user, session, session_start, props)
+                    reach = funnels[entered]
+                    step = 0
+                    for event in flows[entered]:
                         if draw() < success:
-                            counted = written
-                            emit(event)
-                            session_events += 1
-                            if written > counted:
+                            if t >= day_end:
+                                raise _DayOver
+                            if t > since_ms:
+                                append(
+                                    f"{prefix}{heads[event]}"
+                                    f"{seconds[(t - day_start) // 1000]}{millis[t % 1000]}"
+                                    if parts
+                                    else line(prefix, event, t)
+                                )
+                                by_event[event] += 1
                                 reach[step] += 1
-                            if draw() < after_step:
-                                burst()
-                                session_events += 1
-                        else:
-                            if draw() < after_failure:
-                                burst()
-                                session_events += 1
+                            last = t
+                            gap = hour_gap[(t - day_start) // hour] * log(1.0 - draw())
+                            t += lo if gap < lo else hi if gap > hi else int(gap)
+                            step += 1
+                            if draw() >= after_step:
+                                continue
+                            failed = False
+                        elif draw() >= after_failure:
                             break
-                if not session_events:
-                    emit(bisect_right(background, draw()))  # opening the app is an event too
+                        else:
+                            failed = True
+                        for _ in range(1 + int(draw() * burst_max)):  # background events
+                            other = bisect_right(background, draw())
+                            if t >= day_end:
+                                raise _DayOver
+                            if t > since_ms:
+                                append(
+                                    f"{prefix}{heads[other]}"
+                                    f"{seconds[(t - day_start) // 1000]}{millis[t % 1000]}"
+                                    if parts
+                                    else line(prefix, other, t)
+                                )
+                                by_event[other] += 1
+                            last = t
+                            gap = hour_gap[(t - day_start) // hour] * log(1.0 - draw())
+                            t += lo if gap < lo else hi if gap > hi else int(gap)
+                        if failed:
+                            break
+                if last == session_last:  # every flow failed at once: opening the app is an event
+                    other = bisect_right(background, draw())
+                    if t >= day_end:
+                        raise _DayOver
+                    if t > since_ms:
+                        append(
+                            f"{prefix}{heads[other]}"
+                            f"{seconds[(t - day_start) // 1000]}{millis[t % 1000]}"
+                            if parts
+                            else line(prefix, other, t)
+                        )
+                        by_event[other] += 1
+                    last = t
+                    gap = hour_gap[(t - day_start) // hour] * log(1.0 - draw())
+                    t += lo if gap < lo else hi if gap > hi else int(gap)
         except _DayOver:
             pass
+        user.flow_position = position
         user.last_event_ms = last
+        written = len(out) - lines_before
         stats.events += written
-        return performed, written > 0
+        stats.flow_entries += flow_entries
+        stats.key_renewals += key_renewals
+        return last != first_last, written > 0
 
 
 def _normalised(weights: tuple[float, ...]) -> list[float]:

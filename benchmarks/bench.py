@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Time the generator against the shared naive baseline, whole processes, in one run.
+
+For each number of users, runs ``../shared/bench/naive_baseline.py N out --orjson`` (the yardstick
+beside this repository) and then ``event_generator.py`` once per worker count, each as a separate
+process timed from start to exit (the last byte written and published), and prints, per run:
+events, seconds, events per second, MB per second, peak memory, and the ratio of events per second
+to the baseline's at the same number of users.  The machine is shared, so speed is only compared
+within one benchmark run; ``--repeat`` keeps the best of several runs of each.
+
+Peak memory counts the whole process tree.  "largest" is the peak resident set of the biggest
+single process (``ru_maxrss`` of the children, read by a small wrapper process per run); "tree" is
+the sum of every process's own peak (``VmHWM`` of the main process and of each worker, sampled
+from /proc while the run goes; it counts pages that forked workers share with the main process
+once per process, so it is an upper bound).
+
+    python3 benchmarks/bench.py                          # 1,000, 10,000 and 100,000 users
+    python3 benchmarks/bench.py --users 10000 --workers 1,2 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GENERATOR = os.path.join(ROOT, "event_generator.py")
+END = "2026-11-29T00:00:00Z"
+SEED = 1
+
+# Runs the command given as arguments and prints the largest ru_maxrss (KiB) of its process tree.
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:], stdout=sys.stdout, stderr=sys.stderr)\n"
+    "print('MAXRSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+@dataclass
+class Result:
+    name: str
+    users: int
+    workers: int | None
+    events: int
+    seconds: float
+    bytes: int
+    largest_kib: int
+    tree_kib: int
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.bytes / 1e6 / self.seconds
+
+
+def find_baseline(explicit: str | None) -> str:
+    """``<repo>/../shared/bench/naive_baseline.py``, or the path given; a clear error if absent."""
+    candidates = [explicit] if explicit else []
+    candidates.append(os.path.join(os.path.dirname(ROOT), "shared", "bench", "naive_baseline.py"))
+    for path in candidates:
+        if path and os.path.isfile(path):
+            return os.path.abspath(path)
+    sys.exit(
+        "bench: cannot find the baseline naive_baseline.py (looked for "
+        + ", ".join(repr(c) for c in candidates if c)
+        + "); the shared folder must sit beside this repository, or pass --baseline PATH"
+    )
+
+
+class TreeSampler(threading.Thread):
+    """Samples VmHWM (peak resident set) of a process and all its descendants from /proc."""
+
+    def __init__(self, root_pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.root = root_pid
+        self.interval = interval
+        self.peaks: dict[int, int] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.sample()
+            self._done.wait(self.interval)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def sample(self) -> None:
+        children: dict[int, list[int]] = {}
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return
+        for name in names:
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(name))
+        todo = [self.root]
+        while todo:
+            pid = todo.pop()
+            todo.extend(children.get(pid, ()))
+            peak = _vm_hwm(pid)
+            if peak:
+                self.peaks[pid] = max(self.peaks.get(pid, 0), peak)
+
+
+def _vm_hwm(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def timed(command: list[str]) -> tuple[float, str, int, int]:
+    """Run ``command`` through the wrapper; return (seconds, its stdout, largest KiB, tree KiB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WRAPPER, *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sampler = TreeSampler(process.pid)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - start
+    sampler.stop()
+    if process.returncode != 0:
+        sys.exit(f"bench: {' '.join(command)} failed ({process.returncode}):\n{stderr}")
+    largest = 0
+    for line in stderr.splitlines():
+        if line.startswith("MAXRSS "):
+            largest = int(line.split()[1])
+    peaks = [kib for pid, kib in sampler.peaks.items() if pid != process.pid]
+    return seconds, stdout, max(largest, *peaks, 0), sum(peaks)
+
+
+def folder_bytes(folder: str) -> int:
+    total = 0
+    for base, _dirs, names in os.walk(folder):
+        total += sum(os.path.getsize(os.path.join(base, n)) for n in names)
+    return total
+
+
+def run_baseline(baseline: str, users: int, scratch: str) -> Result:
+    out = os.path.join(scratch, "naive.ndjson")
+    seconds, stdout, largest, tree = timed([sys.executable, baseline, str(users), out, "--orjson"])
+    events = int(stdout.split()[0])
+    size = os.path.getsize(out)
+    os.unlink(out)
+    return Result("baseline", users, None, events, seconds, size, largest, tree)
+
+
+def run_generator(
+    sheets: str, users: int, workers: int, scratch: str, program: str = GENERATOR
+) -> Result:
+    out = os.path.join(scratch, "run")
+    command = [
+        sys.executable,
+        program,
+        "--events",
+        os.path.join(sheets, "events.csv"),
+        "--flows",
+        os.path.join(sheets, "flows.csv"),
+        "--lookup",
+        os.path.join(sheets, "lookup_table.csv"),
+        "--users",
+        str(users),
+        "--output",
+        out,
+        "--seed",
+        str(SEED),
+        "--end",
+        END,
+        "--workers",
+        str(workers),
+    ]
+    seconds, _stdout, largest, tree = timed(command)
+    with open(os.path.join(out, "config", "run.json"), "rb") as handle:
+        events = int(json.load(handle)["events_written"])
+    size = folder_bytes(out)
+    shutil.rmtree(out)
+    name = "generator" if program == GENERATOR else "reference"
+    return Result(name, users, workers, events, seconds, size, largest, tree)
+
+
+def best(results: list[Result]) -> Result:
+    return min(results, key=lambda r: r.seconds)
+
+
+def print_row(result: Result, baseline: Result) -> None:
+    workers = "-" if result.workers is None else str(result.workers)
+    ratio = result.events_per_second / baseline.events_per_second
+    print(
+        f"| {result.name} | {result.users:,} | {workers} | {result.events:,} | "
+        f"{result.seconds:.2f} | {result.events_per_second:,.0f} | {result.mb_per_second:.1f} | "
+        f"{result.largest_kib / 1024:.0f} | {result.tree_kib / 1024:.0f} | {ratio:.2f} |",
+        flush=True,
+    )
+
+
+def number_list(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+
+
+def main() -> int:
+    cores = os.cpu_count() or 1
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", default="1000,10000,100000", help="comma-separated user counts")
+    parser.add_argument(
+        "--workers",
+        default=",".join(str(w) for w in sorted({1, cores})),
+        help=f"comma-separated worker counts (default: 1 and the number of cores, {cores})",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each, the best is kept")
+    parser.add_argument(
+        "--sheets", default=os.path.join(ROOT, "examples"), help="folder of the three CSVs"
+    )
+    parser.add_argument("--baseline", help="path of naive_baseline.py (default: ../shared/bench)")
+    parser.add_argument(
+        "--reference",
+        metavar="DIR",
+        help="also time the event_generator.py of another checkout (e.g. main), 1 worker",
+    )
+    parser.add_argument("--scratch", help="folder for the outputs (default: a temporary folder)")
+    args = parser.parse_args()
+    baseline_path = find_baseline(args.baseline)
+    try:
+        import orjson  # noqa: F401  (the baseline runs with --orjson)
+    except ImportError:
+        sys.exit("bench: the baseline needs orjson: python3 -m pip install orjson")
+    sizes, worker_counts = number_list(args.users), number_list(args.workers)
+    reference = None
+    if args.reference:
+        reference = os.path.join(os.path.abspath(args.reference), "event_generator.py")
+        if not os.path.isfile(reference):
+            sys.exit(f"bench: no event_generator.py in {args.reference}")
+    scratch = tempfile.mkdtemp(prefix="event-generator-bench-", dir=args.scratch)
+    print(f"# {cores} cores; {args.sheets}; best of {args.repeat}; peak memory in MB")
+    print(
+        "| program | users | workers | events | seconds | events/s | MB/s "
+        "| peak MB (largest) | peak MB (tree) | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    table: dict[tuple[int, int], Result] = {}
+    try:
+        for users in sizes:
+            runs: dict[int | None, list[Result]] = {}
+            for _ in range(args.repeat):  # interleaved, so drift in machine load hits all alike
+                runs.setdefault(None, []).append(run_baseline(baseline_path, users, scratch))
+                if reference:
+                    runs.setdefault(0, []).append(
+                        run_generator(args.sheets, users, 1, scratch, reference)
+                    )
+                for workers in worker_counts:
+                    runs.setdefault(workers, []).append(
+                        run_generator(args.sheets, users, workers, scratch)
+                    )
+            base = best(runs[None])
+            print_row(base, base)
+            if reference:
+                print_row(best(runs[0]), base)
+            for workers in worker_counts:
+                table[(users, workers)] = result = best(runs[workers])
+                print_row(result, base)
+                table[(users, -1)] = base
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print_targets(table, worker_counts)
+    return 0
+
+
+def print_targets(table: dict[tuple[int, int], Result], worker_counts: list[int]) -> None:
+    """The issue's targets, where this run measured what they need."""
+    lines = []
+    for workers, want in ((2, 6.0), (1, 3.0)):
+        if (10_000, workers) in table:
+            ratio = (
+                table[(10_000, workers)].events_per_second / table[(10_000, -1)].events_per_second
+            )
+            verdict = "ok" if ratio >= want else "MISSED"
+            lines.append(
+                f"10,000 users, {workers} worker(s): {ratio:.2f}x the baseline's events/s, "
+                f"target {want}x: {verdict}"
+            )
+    for workers in worker_counts:
+        if (100_000, workers) in table:
+            run = table[(100_000, workers)]
+            verdict = "ok" if run.tree_kib < 150 * 1024 else "MISSED"
+            lines.append(
+                f"100,000 users, {workers} worker(s): peak {run.largest_kib / 1024:.0f} MB "
+                f"largest, {run.tree_kib / 1024:.0f} MB tree, target < 150 MB: {verdict}"
+            )
+            if (10_000, workers) in table:
+                small = table[(10_000, workers)].events_per_second
+                change = run.events_per_second / small - 1
+                verdict = "ok" if change >= -0.10 else "MISSED"
+                lines.append(
+                    f"100,000 vs 10,000 users, {workers} worker(s): events/s {change:+.1%}, "
+                    f"target no more than 10% slower: {verdict}"
+                )
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

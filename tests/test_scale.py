@@ -1,0 +1,184 @@
+"""Workers, progress, Ctrl-C and a Dask cluster: never a different byte, never a half-done run."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from generator import ProgressUpdate, RunConfig, UsageError, generate
+from generator import distributed as dask_runner
+from generator.output import STAGING
+from tests.conftest import END, END_MS, ROOT, example, tree_bytes
+
+
+def _config(folder: str, users: int, **kwargs: object) -> RunConfig:
+    return RunConfig(
+        example("events.csv"),
+        example("flows.csv"),
+        example("lookup_table.csv"),
+        users,
+        folder,
+        seed=12,
+        end_ms=END_MS,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_progress_with_several_workers_counts_every_user_and_event(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    updates: list[ProgressUpdate] = []
+    result = generate(_config(str(tmp_path / "out"), 1500, workers=2), progress=updates.append)
+    done = [u.users_done for u in updates]
+    assert done == sorted(done) and done[-1] == 1500
+    assert len(updates) >= 15, "workers report every 100 users, not only at the end"
+    assert [u.events for u in updates] == sorted(u.events for u in updates)
+    assert updates[-1].events == result.stats.events
+    assert all(u.users_total == 1500 for u in updates)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in glob.glob("/proc/[0-9]*/status"):
+        try:
+            with open(status) as handle:
+                fields = dict(line.split(":\t", 1) for line in handle if ":\t" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip()) == pid:
+            found.append(int(status.split("/")[2]))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return "\nState:\tZ" not in handle.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads worker processes from /proc")
+def test_ctrl_c_stops_every_worker_and_leaves_nothing_complete_looking(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = str(tmp_path / "out")
+    command = [
+        sys.executable,
+        os.path.join(ROOT, "event_generator.py"),
+        "--events",
+        example("events.csv"),
+        "--flows",
+        example("flows.csv"),
+        "--lookup",
+        example("lookup_table.csv"),
+        "--users",
+        "200000",
+        "--output",
+        out,
+        "--seed",
+        "3",
+        "--end",
+        END,
+        "--workers",
+        "2",
+    ]
+    # Its own process group, so that the SIGINT reaches it and its workers as a terminal's would.
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not glob.glob(os.path.join(out, STAGING, "events", "*")):
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the workers never started writing"
+            time.sleep(0.05)
+        workers = _children(process.pid)
+        assert len(workers) >= 2, workers
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived Ctrl-C"
+    left = os.listdir(out) if os.path.isdir(out) else []
+    assert not set(left) & {"events", "config", "lookup_table", STAGING}, left
+
+
+def test_a_missing_dask_install_is_one_clear_message(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def missing() -> None:
+        raise ImportError("No module named 'distributed'")
+
+    monkeypatch.setattr(dask_runner, "_module", missing)
+    out = str(tmp_path / "out")
+    with pytest.raises(UsageError, match=r"pip install 'event-generator\[dask\]'"):
+        generate(_config(out, 10, dask="tcp://127.0.0.1:8786"))
+    assert not os.path.exists(out), "nothing is written when the cluster cannot be used"
+
+
+def test_an_unreachable_scheduler_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(dask_runner, "CONNECT_TIMEOUT", "1s")
+    out = str(tmp_path / "out")
+    with pytest.raises(UsageError, match="cannot reach a Dask scheduler"):
+        generate(_config(out, 10, dask="tcp://127.0.0.1:9"))
+    assert not os.path.exists(out)
+
+
+def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    distributed = pytest.importorskip("distributed")
+    local = str(tmp_path / "local")
+    remote = str(tmp_path / "remote")
+    generate(_config(local, 2100, workers=1))
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        updates: list[ProgressUpdate] = []
+        result = generate(
+            _config(remote, 2100, dask=cluster.scheduler_address), progress=updates.append
+        )
+    assert tree_bytes(remote) == tree_bytes(local)
+    assert len(os.listdir(os.path.join(remote, "events"))) == 3
+    assert updates[-1].users_done == 2100 and updates[-1].events == result.stats.events
+
+
+def test_the_walker_builds_the_same_lines_as_the_encoder_would() -> None:
+    """The walker builds JSON lines in place from ``day_parts``; any other encoder gets calls."""
+    from generator.encoders import FlatJsonEncoder
+    from generator.loaders import load_product
+    from generator.params import Params
+    from generator.users import Population
+    from generator.walker import Walker, WalkStats
+
+    class CallsPerLine(FlatJsonEncoder):
+        def line(self, prefix: str, event: int, ms: int) -> str:
+            return super().line(prefix, event, ms)
+
+    product = load_product(example("events.csv"), example("flows.csv"), example("lookup_table.csv"))
+    params = Params()
+    population = Population(product, params, 4, END_MS)
+    slow = CallsPerLine(product.events)
+    assert slow.day_parts(20_000) is None
+    outputs = []
+    for encoder in (None, slow):
+        walker = Walker(product, params, 4, END_MS, encoder=encoder)
+        stats = WalkStats.for_product(product)
+        lines: list[str] = []
+        for index in range(60):
+            walker.simulate(population.create(index), lines, stats)
+        outputs.append((lines, stats))
+    assert outputs[0] == outputs[1] and len(outputs[0][0]) > 1000
