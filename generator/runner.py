@@ -28,7 +28,7 @@ from .loaders import load_product
 from .params import Params
 from .spec import Product
 from .users import Population, UserState
-from .walker import Walker, WalkStats
+from .walker import WRITE_ALL_MS, Walker, WalkStats
 from .writers import AtomicFile, EventFiles, csv_rows, output_error
 
 CHUNK_USERS = (
@@ -116,7 +116,7 @@ class _Job:
     max_bytes: int = int(DEFAULT_MAX_FILE_MB * MB)
     run_number: int = 0  # 0 for a first run; continuations count from 1
     previous: Sequence[dict[str, Any]] = ()  # saved states of the users a continue walks on
-    since_ms: int = -1  # a continue writes only events after this (the previous end, less 1 ms)
+    since_ms: int = WRITE_ALL_MS  # a continue writes only events after this (its end, less 1 ms)
     new_window_ms: int | None = None  # a continue creates its new users over this window
 
 

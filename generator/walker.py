@@ -34,6 +34,7 @@ from .spec import Product
 from .streams import DAY_STREAM, reseed
 from .users import DayStart, UserState, uuid4_text
 
+WRITE_ALL_MS = -(2**63)  # since_ms of a first run: before any time a run can have, pre-1970 too
 MAX_SESSIONS_PER_DAY = 12
 MAX_FLOWS_PER_SESSION = 40
 
@@ -117,7 +118,7 @@ class Walker:
     # -- one user ---------------------------------------------------------------------------------
 
     def simulate(
-        self, user: UserState, out: list[str], stats: WalkStats, since_ms: int = -1
+        self, user: UserState, out: list[str], stats: WalkStats, since_ms: int = WRITE_ALL_MS
     ) -> None:
         """Walk ``user`` from ``user.next_day`` to the end time, appending lines to ``out``.
 

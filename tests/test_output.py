@@ -190,3 +190,23 @@ def test_no_event_is_after_the_end_time(run_examples) -> None:  # type: ignore[n
     _, folder = run_examples(users=200)
     events = read_events(folder)
     assert max(str(e["ts"]) for e in events) < "2026-11-29T12:00:00.000Z"
+
+
+def test_a_window_before_1970_is_generated_like_any_other(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from generator import RunConfig, generate
+    from generator.clock import parse_iso
+
+    folder = os.path.join(os.fspath(tmp_path), "sixties")
+    config = RunConfig(
+        example("events.csv"),
+        example("flows.csv"),
+        example("lookup_table.csv"),
+        40,
+        folder,
+        seed=1,
+        end_ms=parse_iso("1960-01-01"),
+    )
+    result = generate(config)
+    events = read_events(folder)
+    assert len(events) == result.stats.events > 1000
+    assert all("1959-10-0" <= str(e["ts"]) < "1960-01-01" for e in events)
