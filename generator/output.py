@@ -243,7 +243,7 @@ def prepare(folder: str, replace: bool) -> str:
 
 
 @contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back for a few renames, then deliver them as they would have been."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -281,7 +281,7 @@ def publish(folder: str, staging: str) -> None:
     aside = os.path.join(staging, REPLACED)
     moved: list[str] = []
     placed: list[str] = []
-    with _signals_held():
+    with signals_held():
         try:
             os.mkdir(aside)
             for name in reversed(RUN_FOLDERS):

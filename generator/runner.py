@@ -471,6 +471,7 @@ def generate(
         if progress is not None:
             progress(ProgressUpdate(done[0], job.users, done[1]))
 
+    committed = False
     try:
         if cluster is not None:
             stats, files = distributed.run_chunks(cluster, job, on_progress)
@@ -482,11 +483,18 @@ def generate(
                 previous, record, config.end_ms, new_users, stats.events
             )
         files.extend(_assemble(job, config, record))
-        if previous is not None:
-            output.publish_continue(config.output_dir, staging)
-        else:
-            output.publish(config.output_dir, staging)
+        # Ctrl-C waits for the moves into place; once they are done the run is complete, and an
+        # interrupt that arrived meanwhile must not roll it back.
+        with output.signals_held():
+            if previous is not None:
+                output.publish_continue(config.output_dir, staging)
+            else:
+                output.publish(config.output_dir, staging)
+            committed = True
     except BaseException as exc:
+        if committed and isinstance(exc, KeyboardInterrupt):
+            output.discard(staging)
+            return RunResult(config, product, stats, files)
         if previous is not None:
             output.recover(config.output_dir)
             output.drop_later_runs(config.output_dir, previous.runs_done)

@@ -306,3 +306,36 @@ def test_a_continue_never_writes_through_a_symbolic_link(tmp_path) -> None:  # t
     with pytest.raises(UsageError, match="symbolic link named 'events'"):
         generate(RunConfig("", "", "", 0, folder, -1, parse_iso("2026-11-25"), continue_run=True))
     assert tree_bytes(elsewhere) == before
+
+
+def test_ctrl_c_after_a_continue_is_in_place_keeps_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An interrupt that lands while the finished continue is being tidied up rolls nothing back."""
+    import signal
+
+    folder = os.path.join(tmp_path, "out")
+    first_run(folder, users=10)
+    real_discard, real_publish = output_module.discard, output_module.publish_continue
+    publishing: list[bool] = []
+    pressed: list[bool] = []
+
+    def publish(folder: str, staging: str) -> None:
+        publishing.append(True)
+        real_publish(folder, staging)
+
+    def discard_with_ctrl_c(staging: str) -> None:
+        if publishing and not pressed:  # the tidying up after the commit point
+            pressed.append(True)
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C, as the terminal would send it
+        real_discard(staging)
+
+    monkeypatch.setattr(output_module, "publish_continue", publish)
+    monkeypatch.setattr(output_module, "discard", discard_with_ctrl_c)
+    result = generate(
+        RunConfig("", "", "", 0, folder, -1, parse_iso("2026-11-25"), continue_run=True)
+    )
+    assert pressed and result.stats.events > 0
+    with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
+        assert [c["run"] for c in orjson.loads(handle.read())["continued"]] == [1]
+    names = os.listdir(os.path.join(folder, "events"))
+    assert any(name.startswith("run-001-") for name in names)
+    assert not os.path.exists(os.path.join(folder, output_module.STAGING))
