@@ -151,6 +151,24 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
+class _Console(Console):
+    """A console whose reader may go away (``| head``): the run goes on, its lines go nowhere.
+
+    rich's default exits with status 1 on a broken pipe, which would throw away a run that was
+    generating data; the data matters more than the log.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self.file.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        finally:
+            os.close(devnull)
+
+
 def _remove_if_empty(folder: str) -> None:
     """Remove a folder this run created and left empty (it failed or was cancelled)."""
     try:
@@ -174,8 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     # Started with standard output or error closed (``1>&-``): write those lines nowhere.
-    console = Console(file=sys.stdout or open(os.devnull, "w"), highlight=False)
-    errors = Console(file=sys.stderr or open(os.devnull, "w"), highlight=False)
+    console = _Console(file=sys.stdout or open(os.devnull, "w"), highlight=False)
+    errors = _Console(file=sys.stderr or open(os.devnull, "w"), highlight=False)
     # Questions need a terminal to read from and one to draw on; with standard output sent to a
     # file, they are drawn on standard error, which then also shows the answers' messages.
     asked_on = console if _is_terminal(sys.stdout) else errors

@@ -240,3 +240,24 @@ def test_sigterm_in_the_middle_of_a_run_is_a_cancel(tmp_path: Any) -> None:
     _out, err = child.communicate(timeout=60)
     assert child.returncode == 130 and err.strip() == "Cancelled"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_run(tmp_path: Any) -> None:
+    """``event_generator.py ... | head -1``: the log goes nowhere, the data is still written."""
+    out = os.path.join(tmp_path, "out")
+    flags = ["--events", example("events.csv"), "--flows", example("flows.csv"), "--lookup",
+             example("lookup_table.csv"), "--users", "1500", "--output", out, "--seed", "3",
+             "--end", END, "--workers", "1"]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "event_generator.py", *flags],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()  # the first line, then the reader is gone
+    process.stdout.close()
+    assert process.wait(timeout=120) == 0, process.stderr.read()
+    assert os.path.isfile(os.path.join(out, "config", "run.json"))
+    assert len(read_events(out)) > 0
