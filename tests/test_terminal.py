@@ -258,6 +258,9 @@ def test_a_reader_that_goes_away_does_not_stop_the_run(tmp_path: Any) -> None:
     assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()  # the first line, then the reader is gone
     process.stdout.close()
-    assert process.wait(timeout=120) == 0, process.stderr.read()
+    status = process.wait(timeout=120)
+    errors = process.stderr.read()
+    process.stderr.close()
+    assert status == 0, errors
     assert os.path.isfile(os.path.join(out, "config", "run.json"))
     assert len(read_events(out)) > 0
