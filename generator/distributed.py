@@ -18,7 +18,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
+from .errors import GeneratorError, OutputError, UsageError
 
 if TYPE_CHECKING:
     from .runner import _Job
@@ -99,7 +99,12 @@ def run_chunks(
             results[chunk] = (stats, files)
             first = chunk * CHUNK_USERS
             on_progress(min(job.users, first + CHUNK_USERS) - first, stats.events)
-    except BaseException:
+    except (GeneratorError, KeyboardInterrupt):
         client.cancel(futures, force=True)
         raise
+    except Exception as exc:  # a worker lost, the scheduler gone: the cluster's own errors
+        client.cancel(futures, force=True)
+        raise OutputError(
+            f"the Dask cluster at {cluster.address} failed the run ({type(exc).__name__}: {exc})"
+        ) from None
     return merge_chunks(job, results)

@@ -462,7 +462,8 @@ def generate(
         if cluster is not None:
             cluster.close()
         raise
-    job = replace(job, staging=staging)
+    # Absolute: Dask workers resolve the path in their own working folders.
+    job = replace(job, staging=os.path.abspath(staging))
     done = [0, 0]
 
     def on_progress(users: int, events: int) -> None:

@@ -139,11 +139,12 @@ def test_an_unreachable_scheduler_is_refused_before_anything_is_written(
     assert not os.path.exists(out)
 
 
-def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     distributed = pytest.importorskip("distributed")
     local = str(tmp_path / "local")
     remote = str(tmp_path / "remote")
     generate(_config(local, 2100, workers=1))
+    generate(_config(str(tmp_path / "local-segment"), 300, format="segment", gzip=True))
     with distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     ) as cluster:
@@ -151,6 +152,13 @@ def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path) -> None: 
         result = generate(
             _config(remote, 2100, dask=cluster.scheduler_address), progress=updates.append
         )
+        # A relative output folder (the workers have working folders of their own) and a format.
+        monkeypatch.chdir(tmp_path)
+        address = cluster.scheduler_address
+        generate(_config("remote-segment", 300, format="segment", gzip=True, dask=address))
+    assert tree_bytes(str(tmp_path / "remote-segment")) == tree_bytes(
+        str(tmp_path / "local-segment")
+    )
     assert tree_bytes(remote) == tree_bytes(local)
     assert len(os.listdir(os.path.join(remote, "events"))) == 3
     assert updates[-1].users_done == 2100 and updates[-1].events == result.stats.events
