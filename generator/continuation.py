@@ -173,9 +173,12 @@ def continued_record(
     """run.json after a continue: the previous record with the new end, the inputs used, totals,
     and one more entry in ``continued``."""
     record = dict(previous.record)
-    for key in ("events", "flows", "lookup", "max_file_mb"):
-        if key in fresh:
-            record[key] = fresh[key]
+    for key in ("events", "flows", "lookup"):
+        record[key] = fresh[key]
+    # Recorded only when not the default: a continue back to the default drops the key.
+    record.pop("max_file_mb", None)
+    if "max_file_mb" in fresh:
+        record["max_file_mb"] = fresh["max_file_mb"]
     record["end"] = iso(end_ms)
     record["events_written"] = int(record.get("events_written", 0)) + events_written
     continued = list(record.get("continued") or [])

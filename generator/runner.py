@@ -419,6 +419,7 @@ def generate(
     if config.continue_run:
         previous = continuation.load_previous(config.output_dir)
         config = continuation.continued_config(config, previous, DEFAULT_MAX_FILE_MB)
+        check_window(config.seed, config.days, config.end_ms)
     if product is None:
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
     params = params or Params(backfill_days=config.days)

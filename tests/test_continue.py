@@ -339,3 +339,16 @@ def test_ctrl_c_after_a_continue_is_in_place_keeps_it(tmp_path, monkeypatch) -> 
     names = os.listdir(os.path.join(folder, "events"))
     assert any(name.startswith("run-001-") for name in names)
     assert not os.path.exists(os.path.join(folder, output_module.STAGING))
+
+
+def test_a_continue_checks_the_end_time_and_can_go_back_to_the_default_file_size(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    folder = os.path.join(tmp_path, "out")
+    first_run(folder, users=10, max_file_mb=1.0)
+    with pytest.raises(UsageError, match="must fall between"):
+        generate(RunConfig("", "", "", 0, folder, -1, parse_iso("9999-06-01"), continue_run=True))
+    end = parse_iso("2026-11-22")
+    generate(RunConfig("", "", "", 0, folder, -1, end, max_file_mb=256.0, continue_run=True))
+    with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
+        assert "max_file_mb" not in orjson.loads(handle.read())
