@@ -118,7 +118,14 @@ def check_files(args: argparse.Namespace) -> int:
     missing = [f"--{name}" for name in ("events", "flows", "lookup") if getattr(args, name) is None]
     if missing:
         raise UsageError(f"--check needs {', '.join(missing)}: give the three files (see --help)")
-    lines = report_lines(check_inputs(args.events, args.flows, args.lookup))
+    report = check_inputs(args.events, args.flows, args.lookup)
+    if args.format:  # a column the chosen format sets itself would be refused by the run
+        from generator.csvtext import read_text
+        from generator.formats import check_names
+        from generator.loaders import parse_events
+
+        check_names(FORMATS[args.format], parse_events(read_text(args.events), args.events))
+    lines = report_lines(report)
     try:
         print("\n".join(lines), flush=True)
     except BrokenPipeError:  # piped into `head`: the reader has seen enough

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from generator import RunConfig, UsageError
 from generator.csvtext import read_text
+from generator.formats import DEFAULT_FORMAT, FORMATS, check_names
 from generator.loaders import parse_events, parse_flows, parse_lookup
 from generator.output import FolderState, inspect
 from generator.replay import RunRecord, read_run_record
@@ -118,7 +119,6 @@ def gather(
     days = _number(args.days, "--days", record.days if record else DEFAULT_DAYS, maximum=MAX_DAYS)
     assert days is not None
     # Output settings: flags first, then the replayed run's.
-    output_format = args.format or (record.format if record else None)
     gzip = args.gzip if args.gzip is not None else (record.gzip if record else None)
     if max_file_mb is None and record is not None:
         max_file_mb = record.max_file_mb
@@ -154,8 +154,11 @@ def gather(
     # Files given by flags (or the replay file) are loaded first: a bad one ends the run before
     # anything is asked.  The flows and lookup files need the events file to be checked.
     events = events_warnings = flows = lookup = lookup_warnings = None
+    output_format = args.format or (record.format if record else None)
+    fmt = FORMATS[output_format or DEFAULT_FORMAT]
     if events_path is not None:
         events, events_warnings = load_events(events_path)
+        check_names(fmt, events)  # a column the chosen format sets itself: refused now, not later
         if flows_path is not None:
             flows = load_flows(flows_path, events)
         if lookup_path is not None:
@@ -175,6 +178,7 @@ def gather(
         # Files given by flags must fit the events file answered here.
         def check_events(path: str) -> tuple[EventsSpec, list[str], Any, Any]:
             spec, warnings = load_events(path)
+            check_names(fmt, spec)
             flows_spec = load_flows(flows_path, spec) if flows_path is not None else None
             lookup_loaded = load_lookup(lookup_path, spec) if lookup_path is not None else None
             return spec, warnings, flows_spec, lookup_loaded
@@ -231,20 +235,14 @@ def gather(
         if action is prompts.FolderAction.REPLACE:
             replace = True
         elif action is prompts.FolderAction.CONTINUE:
-            # The run there decides users, seed, format; the files answered here are used.
-            config = RunConfig(
-                events_path=events_path,
-                flows_path=flows_path,
-                lookup_path=lookup_path,
-                users=0,
-                output_dir=output_dir,
-                seed=-1,
-                end_ms=end_ms,
-                workers=workers,
-                max_file_mb=max_file_mb,
-                continue_run=True,
-                dask=args.dask,
+            # As --continue: the run there decides its files, users, seed and format; answers
+            # given at the questions are not used (flags are, and must agree with the run).
+            console.print(
+                "[dim]Continuing: the run's own files, users and seed are used; the answers "
+                "above are not.[/]",
+                highlight=False,
             )
+            config = continue_config(args, output_dir, end_ms, workers, max_file_mb)
             return Plan(config, None, False)
         else:
             output_dir = prompts.ask_output_folder(next_free_folder(output_dir), **prompt_kwargs)
@@ -281,14 +279,28 @@ def _continue_plan(
         raise UsageError("--continue and --force do not go together: continue or replace the run")
     if args.replay:
         raise UsageError("--continue and --replay do not go together: a continue repeats no run")
-    config = RunConfig(
+    config = continue_config(args, args.output, end_time(args.end, now), workers, max_file_mb)
+    return Plan(config, None, False)
+
+
+def continue_config(
+    args: argparse.Namespace,
+    output_dir: str,
+    end_ms: int,
+    workers: int,
+    max_file_mb: float | None,
+) -> RunConfig:
+    """A continue of the run in ``output_dir``: what the flags say, the rest as the run recorded it
+    (empty paths, users 0, seed -1 and None mean "as recorded"; a flag that differs from the run is
+    refused by the core)."""
+    return RunConfig(
         events_path=args.events or "",
         flows_path=args.flows or "",
         lookup_path=args.lookup or "",
         users=whole_number(args.users, "--users") if args.users is not None else 0,
-        output_dir=args.output,
+        output_dir=output_dir,
         seed=whole_number(args.seed, "--seed", 0) if args.seed is not None else -1,
-        end_ms=end_time(args.end, now),
+        end_ms=end_ms,
         workers=workers,
         format=args.format,
         gzip=args.gzip,
@@ -296,4 +308,3 @@ def _continue_plan(
         continue_run=True,
         dask=args.dask,
     )
-    return Plan(config, None, False)

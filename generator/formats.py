@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from .clock import IsoFormatter, formatter
 from .encoders import EventEncoder, FlatJsonEncoder, json_text, json_value
 from .errors import InputError
-from .spec import Product
+from .spec import EventsSpec, Product
 from .users import UserState
 
 
@@ -241,9 +241,8 @@ class PosthogEncoder(_ToolEncoder):
         return head + t[:8] + "-" + t[8:] + tail + self._after[event] + self._fmt.format(ms) + '"}'
 
 
-def check_names(fmt: Format, product: Product) -> None:
+def check_names(fmt: Format, events: EventsSpec) -> None:
     """Refuse a sheet whose property or shard key names clash with the format's own fields."""
-    events = product.events
     named: list[tuple[str, int | None]] = [(c.name, c.column) for c in events.properties]
     named += [(k, None) for k in (events.session_key, *events.secondary_keys)]
     for name, column in named:

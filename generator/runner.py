@@ -424,7 +424,7 @@ def generate(
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
     params = params or Params(backfill_days=config.days)
     fmt_name = config.format or formats.DEFAULT_FORMAT
-    formats.check_names(formats.FORMATS[fmt_name], product)
+    formats.check_names(formats.FORMATS[fmt_name], product.events)
     job = _Job(
         product,
         params,

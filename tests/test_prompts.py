@@ -307,3 +307,32 @@ def test_a_replay_file_that_cannot_be_used_is_refused(
     with pytest.raises(UsageError) as refused:
         plan(["--replay", target], None)
     assert words in str(refused.value) and refused.value.exit_status == 2
+
+
+def test_a_column_the_chosen_format_sets_itself_is_refused_before_the_run(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from event_generator import main
+    from generator import InputError
+
+    events = os.path.join(tmp_path, "events.csv")
+    with open(events, "w") as handle:
+        handle.write("shardkeys,event,time\nuserId,App Open,x\n")
+    flows = os.path.join(tmp_path, "flows.csv")
+    with open(flows, "w") as handle:
+        handle.write("flow,s1\nopen,App Open\n")
+    files = ["--events", events, "--flows", flows, "--lookup", example("lookup_table.csv")]
+    # Given by a flag: refused before anything is asked.
+    with pytest.raises(InputError, match="'time' is a field mixpanel sets itself"):
+        plan([*files, "--format", "mixpanel", "--users", "3"], "")
+    # Answered at the question: the message shows and the question is asked again.
+    shown = io.StringIO()
+    typed = CLEAR + "3\r" + CLEAR + events + "\r" + CLEAR + example("events.csv") + "\r\r\r"
+    answered = plan(["--format", "mixpanel", "--output", os.path.join(tmp_path, "o")], typed,
+                    Console(file=shown, width=200))  # fmt: skip
+    assert "'time' is a field mixpanel sets itself" in shown.getvalue()
+    assert answered.config.events_path.endswith("events.csv") and answered.config.users == 3
+    # --check with --format says so too (exit 2), not "valid".
+    assert main(["--check", *files, "--format", "mixpanel"]) == 2
+    assert "sets itself" in capsys.readouterr().err
+    assert main(["--check", *files]) == 0
