@@ -20,7 +20,7 @@ from generator import RunConfig, UsageError
 from generator.csvtext import read_text
 from generator.formats import DEFAULT_FORMAT, FORMATS, check_names
 from generator.loaders import parse_events, parse_flows, parse_lookup
-from generator.output import FolderState, inspect
+from generator.output import FolderState, check_free, inspect
 from generator.replay import RunRecord, read_run_record
 from generator.spec import EventsSpec, FlowsSpec, LookupSpec, Product
 from generator.streams import new_seed
@@ -227,6 +227,8 @@ def gather(
     else:
         given("Output folder", output_dir, "--output")
     replace = bool(args.force)
+    if not interactive:
+        check_free(output_dir, replace)  # refused now, before the run is announced
     while interactive and not replace:
         seen = inspect(output_dir)
         if seen.state is FolderState.FREE:

@@ -208,12 +208,9 @@ def describe(seen: Inspection) -> str:
     return "nothing of this tool's"
 
 
-def prepare(folder: str, replace: bool) -> str:
-    """Check the folder and create an empty staging folder in it; return the staging path.
-
-    A folder that holds a run (finished or not) is refused unless ``replace`` is set; even then,
-    the previous run stays untouched until the new one is complete (see :func:`publish`).
-    """
+def check_free(folder: str, replace: bool) -> Inspection:
+    """Refuse a folder that holds a run (finished or not) unless ``replace``; else say what is
+    there.  The front calls it before a run starts, :func:`prepare` again before writing."""
     seen = inspect(folder)
     if seen.state is not FolderState.FREE and not replace:
         remedy = (
@@ -222,6 +219,16 @@ def prepare(folder: str, replace: bool) -> str:
             else "choose another folder, or clean it up and start again (--force)"
         )
         raise OutputExistsError(f"output folder {folder} already holds {describe(seen)}; {remedy}")
+    return seen
+
+
+def prepare(folder: str, replace: bool) -> str:
+    """Check the folder and create an empty staging folder in it; return the staging path.
+
+    A folder that holds a run (finished or not) is refused unless ``replace`` is set; even then,
+    the previous run stays untouched until the new one is complete (see :func:`publish`).
+    """
+    check_free(folder, replace)
     staging = os.path.join(folder, STAGING)
     try:
         os.makedirs(folder, exist_ok=True)

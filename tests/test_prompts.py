@@ -24,7 +24,7 @@ from event_generator import build_parser
 from frontend import prompts
 from frontend.options import Plan, gather, load_events, load_flows
 from frontend.values import clean_path, next_free_folder
-from generator import UsageError, generate
+from generator import OutputExistsError, UsageError, generate
 from generator.output import FolderState, Inspection, inspect
 from tests.conftest import END, END_MS, FIXTURES, example, tree_bytes
 
@@ -261,8 +261,8 @@ def test_a_folder_holding_a_run_is_replaced_or_another_chosen(tmp_path: Any) -> 
     other = plan(flags, "\r\r")  # another folder; Enter takes the default offered
     assert (other.config.output_dir, other.config.replace) == (out + "-2", False)
     assert plan([*flags, "--force"], "").config.replace  # --force: nothing asked
-    without_terminal = plan(flags, None).config  # the run refuses it (exit 2), see test_output
-    assert not without_terminal.replace
+    with pytest.raises(OutputExistsError, match="already holds a previous run"):
+        plan(flags, None)  # without a terminal: refused before the run is announced (exit 2)
 
 
 def test_replay_repeats_a_run_byte_for_byte(tmp_path: Any) -> None:
