@@ -19,6 +19,7 @@ from rich.markup import escape
 from generator import RunConfig, UsageError
 from generator.csvtext import read_text
 from generator.formats import DEFAULT_FORMAT, FORMATS, check_names
+from generator.limits import MAX_SEED
 from generator.loaders import parse_events, parse_flows, parse_lookup
 from generator.output import FolderState, check_free, inspect
 from generator.replay import RunRecord, read_run_record
@@ -113,7 +114,9 @@ def gather(
     flows_path = args.flows or (record.flows_path if record else None)
     lookup_path = args.lookup or (record.lookup_path if record else None)
     output_dir: str | None = args.output
-    seed = _number(args.seed, "--seed", record.seed if record else None, minimum=0)
+    seed = _number(
+        args.seed, "--seed", record.seed if record else None, minimum=0, maximum=MAX_SEED
+    )
     replayed_end = record.end_ms if record and args.end is None else None
     end_ms = replayed_end if replayed_end is not None else end_time(args.end, now)
     days = _number(args.days, "--days", record.days if record else DEFAULT_DAYS, maximum=MAX_DAYS)
@@ -301,7 +304,7 @@ def continue_config(
         lookup_path=args.lookup or "",
         users=whole_number(args.users, "--users") if args.users is not None else 0,
         output_dir=output_dir,
-        seed=whole_number(args.seed, "--seed", 0) if args.seed is not None else -1,
+        seed=whole_number(args.seed, "--seed", 0, MAX_SEED) if args.seed is not None else -1,
         end_ms=end_ms,
         workers=workers,
         format=args.format,

@@ -12,7 +12,6 @@ import random
 
 USER_STREAM = 1  # who the user is: id, p, creation time, lookup values, first secondary keys
 DAY_STREAM = 2  # everything the user does on one day
-DEDUP_STREAM = 3  # ids that let analytics tools drop events loaded twice
 
 
 def stream_key(seed: int, purpose: int, index: int, day: int = 0) -> int:

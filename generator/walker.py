@@ -110,7 +110,7 @@ class Walker:
             cumulative(_normalised(WEEKEND_HOURS)),
         )
         self.gap_factor = (WEEKDAY_GAP_FACTOR, WEEKEND_GAP_FACTOR)
-        self._rng = random.Random()
+        self._rng = random.Random(0)  # reseeded for every (user, day) before any draw
         self._day_parts = getattr(self.encoder, "day_parts", None)
         self._gap_mean = -1.0
         self._hour_gap: tuple[list[float], ...] = ()

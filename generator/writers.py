@@ -82,38 +82,6 @@ class AtomicFile:
             pass
 
 
-class JsonArrayWriter:
-    """Events as one JSON array per file, one event per line, streamed as they are generated.
-
-    ``[`` is written on open and ``]`` on close, so memory holds only the lines of the current
-    batch, whatever the size of the run.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._file = AtomicFile(path)
-        self._file.write(b"[\n")
-        self._first = True
-        self.events = 0
-
-    def write(self, lines: list[str]) -> None:
-        if not lines:
-            return
-        text = ",\n".join(lines)
-        self._file.write((text if self._first else ",\n" + text).encode())
-        self._first = False
-        self.events += len(lines)
-
-    def close(self) -> int:
-        """Finish the array and publish the file; return its size in bytes."""
-        self._file.write(b"]\n" if self._first else b"\n]\n")
-        self._file.commit()
-        return self._file.size
-
-    def abort(self) -> None:
-        self._file.abort()
-
-
 class GzipAtomicFile(AtomicFile):
     """An :class:`AtomicFile` whose content is gzip-compressed as it is written.
 
