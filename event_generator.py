@@ -16,9 +16,9 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 try:
-    from prompt_toolkit.output import create_output
     from rich.console import Console
     from rich.markup import escape
 
@@ -205,7 +205,11 @@ def _main(argv: Sequence[str] | None) -> int:
     # file, they are drawn on standard error, which then also shows the answers' messages.
     asked_on = console if _is_terminal(sys.stdout) else errors
     interactive = _is_terminal(sys.stdin) and _is_terminal(asked_on.file)
-    prompt_kwargs = {} if asked_on is console else {"output": create_output(stdout=sys.stderr)}
+    prompt_kwargs: dict[str, Any] = {}
+    if interactive and asked_on is not console:
+        from prompt_toolkit.output import create_output
+
+        prompt_kwargs["output"] = create_output(stdout=sys.stderr)
     try:
         args = build_parser().parse_args(argv)
         if args.check:
