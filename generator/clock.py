@@ -19,7 +19,6 @@ def weekday(day: int) -> int:
     return (day + _EPOCH_WEEKDAY) % 7
 
 
-
 def to_ms(moment: datetime) -> int:
     """A timezone-aware datetime as epoch milliseconds (naive datetimes are taken as UTC)."""
     if moment.tzinfo is None:

@@ -92,4 +92,3 @@ class Params:
 
     def step_success(self, p: float) -> float:
         return self.step_success_floor + self.step_success_gain * p
-
