@@ -24,6 +24,17 @@ def example(name: str) -> str:
     return os.path.join(EXAMPLES, name)
 
 
+# The three flags that point a run at the bundled examples.
+EXAMPLE_FILES = (
+    "--events",
+    example("events.csv"),
+    "--flows",
+    example("flows.csv"),
+    "--lookup",
+    example("lookup_table.csv"),
+)
+
+
 def read_events(folder: str) -> list[dict[str, object]]:
     """Every event of a run's events/ folder, in file order."""
     events: list[dict[str, object]] = []

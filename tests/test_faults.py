@@ -25,7 +25,7 @@ import pytest
 from generator import OutputError, RunConfig, generate, writers
 from generator import output as output_module
 from generator.output import STAGING, FolderState, clean_incomplete, inspect
-from tests.conftest import END, END_MS, ROOT, example, tree_bytes
+from tests.conftest import END, END_MS, EXAMPLE_FILES, ROOT, example, tree_bytes
 
 SCRIPT = os.path.join(ROOT, "event_generator.py")
 # Big enough to take about two seconds and three chunks (so the worker pool is used), small enough
@@ -37,12 +37,7 @@ def command(out: str, users: int = KILL_USERS, workers: int = 2, force: bool = T
     argv = [
         sys.executable,
         SCRIPT,
-        "--events",
-        example("events.csv"),
-        "--flows",
-        example("flows.csv"),
-        "--lookup",
-        example("lookup_table.csv"),
+        *EXAMPLE_FILES,
         "--users",
         str(users),
         "--days",

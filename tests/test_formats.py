@@ -19,7 +19,7 @@ from event_generator import main
 from generator import InputError, RunConfig, generate
 from generator.clock import parse_iso
 from generator.writers import EventFiles
-from tests.conftest import END_MS, example, simple_product, tree_bytes
+from tests.conftest import END_MS, EXAMPLE_FILES, example, simple_product, tree_bytes
 
 USERS = 80
 SEED = 21
@@ -296,12 +296,7 @@ def test_rotation_keeps_every_file_under_the_limit_and_valid(
 
 def test_format_flags_on_the_command_line(tmp_path: os.PathLike[str], capsys) -> None:  # type: ignore[no-untyped-def]
     base = [
-        "--events",
-        example("events.csv"),
-        "--flows",
-        example("flows.csv"),
-        "--lookup",
-        example("lookup_table.csv"),
+        *EXAMPLE_FILES,
         "--users",
         "5",
         "--seed",

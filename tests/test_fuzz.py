@@ -23,7 +23,7 @@ from generator import GeneratorError, InputError, RunConfig, load_product
 from generator.csvtext import decode, parse_rows
 from generator.loaders import parse_events, parse_flows, parse_lookup
 from generator.spec import EventsSpec
-from tests.conftest import FIXTURES, example
+from tests.conftest import EXAMPLE_FILES, FIXTURES, example
 
 SCALE = int(os.environ.get("HYPOTHESIS_FUZZ_SCALE", "1"))
 
@@ -238,12 +238,7 @@ def _complete(args: list[str], tmp: str) -> list[str]:
     """Half the time, give every flag a run needs (so that deeper checks are reached)."""
     return [
         *args,
-        "--events",
-        example("events.csv"),
-        "--flows",
-        example("flows.csv"),
-        "--lookup",
-        example("lookup_table.csv"),
+        *EXAMPLE_FILES,
         "--users",
         "3",
         "--output",

@@ -12,7 +12,7 @@ import pytest
 from event_generator import main
 from generator import OutputError, OutputExistsError, RunConfig, generate
 from generator.output import STAGING
-from tests.conftest import END, END_MS, example, read_events, tree_bytes
+from tests.conftest import END, END_MS, EXAMPLE_FILES, example, read_events, tree_bytes
 
 
 def test_a_run_writes_events_users_and_lookup_table(run_examples) -> None:  # type: ignore[no-untyped-def]
@@ -155,12 +155,7 @@ def test_a_failed_run_leaves_the_previous_run_untouched(run_examples, monkeypatc
 def test_command_line_exit_statuses(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     out = os.path.join(os.fspath(tmp_path), "out")
     flags = [
-        "--events",
-        example("events.csv"),
-        "--flows",
-        example("flows.csv"),
-        "--lookup",
-        example("lookup_table.csv"),
+        *EXAMPLE_FILES,
         "--output",
         out,
         "--seed",

@@ -14,7 +14,7 @@ import pytest
 from generator import ProgressUpdate, RunConfig, UsageError, generate
 from generator import distributed as dask_runner
 from generator.output import STAGING
-from tests.conftest import END, END_MS, ROOT, example, tree_bytes
+from tests.conftest import END, END_MS, EXAMPLE_FILES, ROOT, example, tree_bytes
 
 
 def _config(folder: str, users: int, **kwargs: object) -> RunConfig:
@@ -68,12 +68,7 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing_complete_looking(tmp_path)
     command = [
         sys.executable,
         os.path.join(ROOT, "event_generator.py"),
-        "--events",
-        example("events.csv"),
-        "--flows",
-        example("flows.csv"),
-        "--lookup",
-        example("lookup_table.csv"),
+        *EXAMPLE_FILES,
         "--users",
         "200000",
         "--output",

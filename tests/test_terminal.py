@@ -18,20 +18,13 @@ import orjson
 import pexpect
 import pytest
 
-from tests.conftest import END, FIXTURES, ROOT, example, read_events
+from tests.conftest import END, EXAMPLE_FILES, FIXTURES, ROOT, example, read_events
 
 SCRIPT = os.path.join(ROOT, "event_generator.py")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 ENTER, CLEAR, DOWN, CTRL_C = "\r", "\x15", "\x1b[B", "\x03"
 QUESTIONS = ("How many users", "Events CSV file", "Flows CSV file", "Lookup-table CSV", "Output")
-FLAG_FILES = [
-    "--events",
-    example("events.csv"),
-    "--flows",
-    example("flows.csv"),
-    "--lookup",
-    example("lookup_table.csv"),
-]
+FLAG_FILES = EXAMPLE_FILES
 
 
 def spawn(cwd: Any, *flags: str) -> pexpect.spawn:
