@@ -240,6 +240,9 @@ def _main(argv: Sequence[str] | None) -> int:
         try:
             with progress_shown(console, config.users) as progress:
                 result = generate(config, product=plan.product, progress=progress)
+            if plan.product is None:  # a continue loaded its files in the core
+                for warning in result.product.warnings:
+                    errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
         except BaseException:
             if new_folder:
                 _remove_if_empty(config.output_dir)  # the next run's default can be it again

@@ -244,6 +244,8 @@ def prepare(folder: str, replace: bool) -> str:
         for name in (*RUN_FOLDERS, PARTS):
             os.mkdir(os.path.join(staging, name))
     except OSError as exc:
+        if os.path.isdir(staging) and not os.path.islink(staging):
+            discard(staging)  # half made: the next run must not take it for an incomplete run
         error = UsageError if exc.errno in _BAD_FOLDER_ERRNOS else OutputError
         raise error(f"cannot write in the output folder {folder}: {exc.strerror or exc}") from None
     return staging

@@ -352,3 +352,16 @@ def test_a_continue_checks_the_end_time_and_can_go_back_to_the_default_file_size
     generate(RunConfig("", "", "", 0, folder, -1, end, max_file_mb=256.0, continue_run=True))
     with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
         assert "max_file_mb" not in orjson.loads(handle.read())
+
+
+def test_a_continue_shows_the_sheet_warnings_too(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    folder = os.path.join(tmp_path, "out")
+    lookup = os.path.join(tmp_path, "lookup.csv")
+    with open(lookup, "w") as handle:
+        handle.write("shardkeys\nuserId\n")  # no attributes: a warning, not an error
+    flags = ["--events", example("events.csv"), "--flows", example("flows.csv"), "--lookup", lookup]
+    first = [*flags, "--users", "5", "--output", folder, "--seed", "1", "--end", T1]
+    assert main(first) == 0
+    assert "no attributes" in capsys.readouterr().err
+    assert main(["--continue", "--output", folder, "--end", "2026-11-22"]) == 0
+    assert "no attributes" in capsys.readouterr().err

@@ -406,3 +406,21 @@ def test_ctrl_c_during_the_final_renames_waits_for_them(
     assert not os.path.exists(os.path.join(out, STAGING))
     with open(os.path.join(out, "config", "run.json"), "rb") as handle:
         assert b'"users": 40' in handle.read(), "the new run, whole"
+
+
+def test_a_staging_folder_that_cannot_be_finished_is_not_left_behind(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = os.path.join(os.fspath(tmp_path), "out")
+    real_mkdir = os.mkdir
+
+    def mkdir(path: str, *args: object) -> None:
+        if os.path.basename(path) == output_module.PARTS:
+            raise OSError(28, "No space left on device")
+        real_mkdir(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(output_module.os, "mkdir", mkdir)
+    with pytest.raises(OutputError, match="cannot write in the output folder"):
+        generate(config(out, users=5))
+    monkeypatch.undo()
+    assert inspect(out).state is FolderState.FREE, "no remains that look like an incomplete run"
