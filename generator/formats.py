@@ -184,12 +184,21 @@ class MixpanelEncoder(_ToolEncoder):
         return head + t[:8] + "-" + t[8:] + tail + ',"time":' + str(ms) + self._after[event]
 
 
-class SegmentEncoder(_ToolEncoder):
-    """One Segment ``track`` message per line; user properties go to ``identify`` messages."""
+class _IsoEventEncoder(_ToolEncoder):
+    """Segment and PostHog lines end alike: the dedup UUID, the event, an ISO 8601 timestamp."""
 
     def __init__(self, product: Product, seed: int) -> None:
         super().__init__(product, seed)
         self._after = [',"event":' + n + ',"timestamp":"' for n in self._names]
+
+    def line(self, prefix: tuple[str, str], event: int, ms: int) -> str:
+        head, tail = prefix
+        t = f"{ms:012x}"
+        return head + t[:8] + "-" + t[8:] + tail + self._after[event] + self._fmt.format(ms) + '"}'
+
+
+class SegmentEncoder(_IsoEventEncoder):
+    """One Segment ``track`` message per line; user properties go to ``identify`` messages."""
 
     def prefix(
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
@@ -205,19 +214,13 @@ class SegmentEncoder(_ToolEncoder):
         )
         return head, tail
 
-    def line(self, prefix: tuple[str, str], event: int, ms: int) -> str:
-        head, tail = prefix
-        t = f"{ms:012x}"
-        return head + t[:8] + "-" + t[8:] + tail + self._after[event] + self._fmt.format(ms) + '"}'
 
-
-class PosthogEncoder(_ToolEncoder):
+class PosthogEncoder(_IsoEventEncoder):
     """One PostHog event per line (the ``batch`` items of ``/batch/``), with ``$set``."""
 
     def __init__(self, product: Product, seed: int) -> None:
         super().__init__(product, seed)
         self._posthog_session = ("", "")  # session id, its UUIDv7
-        self._after = [',"event":' + n + ',"timestamp":"' for n in self._names]
 
     def prefix(
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
@@ -234,11 +237,6 @@ class PosthogEncoder(_ToolEncoder):
             fields += ',"$set":{' + traits + "}"
         head = '{"distinct_id":' + uid + ',"properties":{' + fields + '},"uuid":"'
         return head, tail
-
-    def line(self, prefix: tuple[str, str], event: int, ms: int) -> str:
-        head, tail = prefix
-        t = f"{ms:012x}"
-        return head + t[:8] + "-" + t[8:] + tail + self._after[event] + self._fmt.format(ms) + '"}'
 
 
 def check_names(fmt: Format, events: EventsSpec) -> None:

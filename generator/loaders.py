@@ -54,6 +54,19 @@ def _to_column(raw: RawColumn, name: str, what: str) -> Column:
     return Column(raw.header, raw.values, raw.column)
 
 
+def _refuse_duplicate_columns(columns: list[Column], name: str, what: str) -> None:
+    """Two property (or attribute) columns of one name, ignoring case, would write one field."""
+    dup = first_duplicate([c.name for c in columns])
+    if dup is not None:
+        raise InputError(
+            f"{what} {shown(columns[dup[1]].name)} appears twice (also column "
+            f"{columns[dup[0]].column}); rename one of them",
+            file=name,
+            row=1,
+            column=columns[dup[1]].column,
+        )
+
+
 def parse_events(text: str, name: str, warnings: list[str] | None = None) -> EventsSpec:
     """Parse the events file: a ``shardkeys`` column, an ``event`` column, and property columns."""
     warnings = warnings if warnings is not None else []
@@ -151,15 +164,7 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
         _to_column(c, name, "property") for c in columns if c is not shard and c is not event
     ]
     taken = [primary, session_key, *secondary, *RESERVED_FIELDS]
-    dup = first_duplicate([p.name for p in properties])
-    if dup is not None:
-        raise InputError(
-            f"property {shown(properties[dup[1]].name)} appears twice (also column "
-            f"{properties[dup[0]].column}); rename one of them",
-            file=name,
-            row=1,
-            column=properties[dup[1]].column,
-        )
+    _refuse_duplicate_columns(properties, name, "property")
     for prop in properties:
         clash = [t for t in taken if t.casefold() == prop.name.casefold()]
         if clash:
@@ -261,15 +266,7 @@ def parse_lookup(
         for c in columns
         if normalise_header(c.header) not in SHARDKEYS_HEADERS
     ]
-    dup = first_duplicate([a.name for a in attributes])
-    if dup is not None:
-        raise InputError(
-            f"attribute {shown(attributes[dup[1]].name)} appears twice (also column "
-            f"{attributes[dup[0]].column}); rename one of them",
-            file=name,
-            row=1,
-            column=attributes[dup[1]].column,
-        )
+    _refuse_duplicate_columns(attributes, name, "attribute")
     for attr in attributes:
         if attr.name.casefold() == events.primary_key.casefold():
             raise InputError(

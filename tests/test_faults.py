@@ -55,14 +55,8 @@ def command(out: str, users: int = KILL_USERS, workers: int = 2, force: bool = T
 
 
 def digest(folder: str) -> dict[str, str]:
-    """Relative path -> SHA-256 of every file under ``folder`` (run.json without input paths)."""
-    sums = {}
-    for base, _dirs, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(base, name)
-            with open(path, "rb") as handle:
-                sums[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
-    return sums
+    """Relative path -> SHA-256 of every file under ``folder``."""
+    return {path: hashlib.sha256(data).hexdigest() for path, data in tree_bytes(folder).items()}
 
 
 def children(pid: int) -> list[int]:
