@@ -22,18 +22,31 @@ try:
     from rich.console import Console
     from rich.markup import escape
 
-    from frontend.options import gather
+    from frontend.options import Plan, gather
     from frontend.progress import progress_shown
     from frontend.summary import print_summary
-    from frontend.values import end_time, whole_number
-    from generator import EXIT_CANCELLED, EXIT_OK, GeneratorError, UsageError, generate
-    from generator.clock import iso
-    from generator.formats import FORMATS
+    from generator import (
+        EXIT_CANCELLED,
+        EXIT_OK,
+        FORMAT_NAMES,
+        FORMATS,
+        ContinueConfig,
+        GeneratorError,
+        RunResult,
+        UsageError,
+        carry_on,
+        check_inputs,
+        check_names,
+        generate,
+        iso,
+        load_events,
+        report_lines,
+    )
 except KeyboardInterrupt:  # Ctrl-C while the libraries load: the same word, no traceback
     sys.stderr.write("Cancelled\n")
     sys.exit(130)
 
-__all__ = ["build_parser", "end_time", "main", "whole_number"]
+__all__ = ["build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--format",
-        choices=list(FORMATS),
+        choices=list(FORMAT_NAMES),
         default=None,
         help="events file format (default: json; continuing: as the run was written)",
     )
@@ -113,18 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_files(args: argparse.Namespace) -> int:
     """``--check``: show what the three files hold, or refuse them (exit status 0 or 2)."""
-    from generator.check import check_inputs, report_lines
-
     missing = [f"--{name}" for name in ("events", "flows", "lookup") if getattr(args, name) is None]
     if missing:
         raise UsageError(f"--check needs {', '.join(missing)}: give the three files (see --help)")
     report = check_inputs(args.events, args.flows, args.lookup)
     if args.format:  # a column the chosen format sets itself would be refused by the run
-        from generator.csvtext import read_text
-        from generator.formats import check_names
-        from generator.loaders import parse_events
-
-        check_names(FORMATS[args.format], parse_events(read_text(args.events), args.events))
+        check_names(FORMATS[args.format], load_events(args.events)[0])
     lines = report_lines(report)
     try:
         print("\n".join(lines), flush=True)
@@ -176,12 +183,30 @@ class _Console(Console):
             os.close(devnull)
 
 
-def _remove_if_empty(folder: str) -> None:
-    """Remove a folder this run created and left empty (it failed or was cancelled)."""
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass  # not empty, or gone: leave it as it is
+def _announcement(plan: Plan) -> str:
+    """The line printed before generating: what, where, with which seed."""
+    config = plan.config
+    if isinstance(config, ContinueConfig):
+        return (
+            f"Continuing the run in [bold]{escape(config.output_dir)}[/] up to {iso(config.end_ms)}"
+        )
+    chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
+    replacing = " (replacing the run there)" if config.replace else ""
+    return (
+        f"Generating [bold]{config.users:,}[/] users into [bold]{escape(config.output_dir)}[/]"
+        f"{replacing}: seed {config.seed}{chosen}, {config.days} days up to {iso(config.end_ms)}"
+    )
+
+
+def _users(plan: Plan) -> int:
+    return 0 if isinstance(plan.config, ContinueConfig) else plan.config.users
+
+
+def _run(plan: Plan, progress: Any) -> RunResult:
+    """The one call into the core: a new run, or a continue."""
+    if isinstance(plan.config, ContinueConfig):
+        return carry_on(plan.config, progress=progress)
+    return generate(plan.config, product=plan.product, progress=progress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -217,36 +242,15 @@ def _main(argv: Sequence[str] | None) -> int:
         plan = gather(
             args, datetime.now(UTC), interactive=interactive, console=asked_on, **prompt_kwargs
         )
-        config = plan.config
-        for warning in plan.product.warnings if plan.product else ():
+        for warning in plan.warnings:
             errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-        chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
-        replacing = " (replacing the run there)" if config.replace else ""
-        if config.continue_run:
-            console.print(
-                f"Continuing the run in [bold]{escape(config.output_dir)}[/] up to "
-                f"{iso(config.end_ms)}",
-                soft_wrap=True,
-            )
-        else:
-            console.print(
-                f"Generating [bold]{config.users:,}[/] users into "
-                f"[bold]{escape(config.output_dir)}[/]{replacing}: seed {config.seed}{chosen}, "
-                f"{config.days} days up to {iso(config.end_ms)}",
-                soft_wrap=True,
-            )
+        console.print(_announcement(plan), soft_wrap=True)
         started = time.monotonic()
-        new_folder = not os.path.lexists(config.output_dir)
-        try:
-            with progress_shown(console, config.users) as progress:
-                result = generate(config, product=plan.product, progress=progress)
-            if plan.product is None:  # a continue loaded its files in the core
-                for warning in result.product.warnings:
-                    errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
-        except BaseException:
-            if new_folder:
-                _remove_if_empty(config.output_dir)  # the next run's default can be it again
-            raise
+        with progress_shown(console, _users(plan)) as progress:
+            result = _run(plan, progress)
+        if isinstance(plan.config, ContinueConfig):  # a continue loaded its files in the core
+            for warning in result.product.warnings:
+                errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     except GeneratorError as error:
         errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         return error.exit_status
@@ -256,7 +260,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
     except KeyboardInterrupt:
-        errors.print(f"[bold]Cancelled[/] (the run in {escape(config.output_dir)} is complete)")
+        where = escape(result.config.output_dir)
+        errors.print(f"[bold]Cancelled[/] (the run in {where} is complete)")
         return EXIT_CANCELLED
     return EXIT_OK
 

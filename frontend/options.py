@@ -1,92 +1,244 @@
-"""Gathering a run's options: from flags first, then a replay file, then the questions.
+"""Gathering a run's answers: flags first, then a replay record, then the questions.
 
-A value given by a flag is never asked.  Without a terminal nothing is asked: a missing value is
-a :class:`UsageError` that names every missing flag.  Files are loaded as soon as they are known,
-so a bad file is refused before anything else is asked (given by a flag) or at its own question.
+Three steps, each plain: :func:`resolve` turns the flags and the replay record into answers (no
+I/O: parsing and precedence only); the files given are loaded before anything is asked, so a bad
+one ends the run at once; then the missing answers are asked in one loop over :data:`QUESTIONS`,
+each answer checked at its own question.  The result is a :class:`Plan` holding the one call the
+front makes into the core.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from generator import RunConfig, UsageError
-from generator.csvtext import read_text
-from generator.formats import DEFAULT_FORMAT, FORMATS, check_names
-from generator.limits import MAX_SEED
-from generator.loaders import parse_events, parse_flows, parse_lookup
-from generator.output import FolderState, check_free, inspect
-from generator.replay import RunRecord, read_run_record
-from generator.spec import EventsSpec, FlowsSpec, LookupSpec, Product
-from generator.streams import new_seed
-
-from .values import (
-    MAX_NUMBER,
-    MAX_USERS,
-    display_path,
-    end_time,
-    next_free_folder,
-    size_mb,
-    whole_number,
+from generator import (
+    DEFAULT_DAYS,
+    DEFAULT_FORMAT,
+    DEFAULT_MAX_FILE_MB,
+    DEFAULT_USERS,
+    FORMATS,
+    ContinueConfig,
+    EventsSpec,
+    FlowsSpec,
+    FolderState,
+    LookupSpec,
+    Product,
+    RunConfig,
+    RunRecord,
+    UsageError,
+    check_free,
+    check_names,
+    inspect,
+    load_events,
+    load_flows,
+    load_lookup,
+    new_seed,
+    read_record,
 )
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
-DEFAULT_DAYS = 90
-MAX_DAYS = 3660  # ten years of backfill; more is a typo
-MAX_WORKERS = 256
+from .values import (
+    NUMBER_FLAGS,
+    display_path,
+    end_time,
+    example_path,
+    next_free_folder,
+    parse_flag,
+    size_mb,
+)
+
 SIBLING_FLOWS = ("flows.csv",)
 SIBLING_LOOKUPS = ("lookup_table.csv", "lookup.csv")
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A run ready to start: its config, its loaded product, and whether the seed was chosen.
+    """A run ready to start: the one call into the core, with what it needs.
 
-    A continued run has no product yet: the core loads the files its run.json names (or the ones
-    given again by flags) and checks them against the saved users.
+    ``config`` is a new run's :class:`RunConfig` (with its loaded ``product``), or a
+    :class:`ContinueConfig` (the core loads the files the run's record names).
     """
 
-    config: RunConfig
+    config: RunConfig | ContinueConfig
     product: Product | None
     seed_chosen: bool
+    warnings: tuple[str, ...] = ()
 
 
-def load_events(path: str) -> tuple[EventsSpec, list[str]]:
-    warnings: list[str] = []
-    return parse_events(read_text(path), path, warnings), warnings
+@dataclass(frozen=True)
+class Answers:
+    """What the flags and the replay record say; None where the answer is still to be asked."""
+
+    users: int | None
+    events: str | None
+    flows: str | None
+    lookup: str | None
+    output: str | None
+    seed: int | None
+    end_ms: int
+    days: int
+    workers: int
+    format: str
+    gzip: bool
+    max_file_mb: float
+    dask: str | None
+    force: bool
+    origins: tuple[tuple[str, str], ...] = ()  # (answer, where it came from) for answers given
+
+    def origin(self, key: str) -> str:
+        return dict(self.origins).get(key, "")
 
 
-def load_flows(path: str, events: EventsSpec) -> FlowsSpec:
-    return parse_flows(read_text(path), path, events)
+def resolve(args: argparse.Namespace, record: RunRecord | None, now: datetime) -> Answers:
+    """Flags first, then the replay record; parsing and precedence only, no I/O."""
+    numbers = {flag: parse_flag(flag, getattr(args, flag)) for flag in NUMBER_FLAGS}
+    source = f"from {display_path(record.source)}" if record else ""
+    origins: list[tuple[str, str]] = []
+
+    def pick(key: str, flag_value: Any, recorded: Any) -> Any:
+        if flag_value is not None:
+            origins.append((key, f"from --{key}"))
+            return flag_value
+        if recorded is not None:
+            origins.append((key, source))
+        return recorded
+
+    def recorded(name: str) -> Any:
+        return getattr(record, name) if record is not None else None
+
+    max_file_mb = size_mb(args.max_file_mb) if args.max_file_mb is not None else None
+    return Answers(
+        users=pick("users", numbers["users"], recorded("users")),
+        events=pick("events", args.events, recorded("events_path")),
+        flows=pick("flows", args.flows, recorded("flows_path")),
+        lookup=pick("lookup", args.lookup, recorded("lookup_path")),
+        output=pick("output", args.output, None),
+        seed=numbers["seed"] if numbers["seed"] is not None else recorded("seed"),
+        end_ms=end_time(args.end, now) if args.end is not None or record is None else record.end_ms,
+        days=_first(numbers["days"], recorded("days"), DEFAULT_DAYS),
+        workers=_first(numbers["workers"], os.cpu_count() or 1),
+        format=_first(args.format, recorded("format"), DEFAULT_FORMAT),
+        gzip=_first(args.gzip, recorded("gzip"), False),
+        max_file_mb=_first(max_file_mb, recorded("max_file_mb"), DEFAULT_MAX_FILE_MB),
+        dask=args.dask,
+        force=bool(args.force),
+        origins=tuple(origins),
+    )
 
 
-def load_lookup(path: str, events: EventsSpec) -> tuple[LookupSpec, list[str]]:
-    warnings: list[str] = []
-    return parse_lookup(read_text(path), path, events, warnings), warnings
+def _first(*values: Any) -> Any:
+    return next(value for value in values if value is not None)
 
 
-def default_input(answered: str | None, siblings: tuple[str, ...], example: str) -> str:
-    """The default for a file question: a file of that name beside the events file if there is
-    one (a sheet's three exports usually sit together), else the bundled example."""
-    if answered is not None:
-        folder = os.path.dirname(answered)
-        for name in siblings:
-            candidate = os.path.join(folder, name)
-            if os.path.isfile(candidate):
-                return display_path(candidate)
-    return display_path(os.path.join(EXAMPLES, example))
+# -- the questions ---------------------------------------------------------------------------------
 
 
-def _number(
-    text: str | None, flag: str, fallback: int | None, minimum: int = 1, maximum: int = MAX_NUMBER
-) -> int | None:
-    return whole_number(text, flag, minimum, maximum) if text is not None else fallback
+@dataclass
+class _Loaded:
+    """The files loaded so far, each checked against the events file."""
+
+    events: EventsSpec | None = None
+    flows: FlowsSpec | None = None
+    lookup: LookupSpec | None = None
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One answer the run needs: its label, how to ask for it, and how to check what was given.
+
+    ``check(value, answers, loaded)`` raises a :class:`GeneratorError` for an answer that cannot be
+    used; ``default(answers)`` is what Enter accepts.
+    """
+
+    key: str
+    label: str
+    ask: Callable[..., Any]
+    default: Callable[[dict[str, Any]], Any]
+    check: Callable[[Any, dict[str, Any], _Loaded], None]
+
+
+def _check_events(path: str, answers: dict[str, Any], loaded: _Loaded) -> None:
+    """Load the events file, and the flows and lookup files already given, which must fit it."""
+    events, warnings = load_events(path)
+    check_names(FORMATS[answers["format"]], events)
+    flows = load_flows(answers["flows"], events) if answers.get("flows") else None
+    lookup = load_lookup(answers["lookup"], events) if answers.get("lookup") else None
+    loaded.events, loaded.flows = events, flows
+    loaded.warnings["events"] = warnings
+    if lookup is not None:
+        loaded.lookup, loaded.warnings["lookup"] = lookup
+
+
+def _check_flows(path: str, answers: dict[str, Any], loaded: _Loaded) -> None:
+    assert loaded.events is not None
+    loaded.flows = load_flows(path, loaded.events)
+
+
+def _check_lookup(path: str, answers: dict[str, Any], loaded: _Loaded) -> None:
+    assert loaded.events is not None
+    loaded.lookup, loaded.warnings["lookup"] = load_lookup(path, loaded.events)
+
+
+def _check_output(folder: str, answers: dict[str, Any], loaded: _Loaded) -> None:
+    check_free(folder, answers["force"])
+
+
+def _sibling(answers: dict[str, Any], names: tuple[str, ...], example: str) -> str:
+    """A file of that name beside the events file if there is one (a sheet's three exports
+    usually sit together), else the bundled example."""
+    folder = os.path.dirname(answers["events"])
+    for name in names:
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate):
+            return display_path(candidate)
+    return display_path(example_path(example))
+
+
+def _questions(prompts: Any) -> tuple[Question, ...]:
+    """The questions, in the order they are asked (``prompts`` loads only when asking)."""
+
+    def never(value: Any, answers: dict[str, Any], loaded: _Loaded) -> None:
+        """Checked inside the prompt (a whole number in bounds), or by the flag's parser."""
+
+    return (
+        Question("users", "Users", prompts.ask_users, lambda a: DEFAULT_USERS, never),
+        Question(
+            "events",
+            "Events CSV file",
+            prompts.ask_file,
+            lambda a: display_path(example_path("events.csv")),
+            _check_events,
+        ),
+        Question(
+            "flows",
+            "Flows CSV file",
+            prompts.ask_file,
+            lambda a: _sibling(a, SIBLING_FLOWS, "flows.csv"),
+            _check_flows,
+        ),
+        Question(
+            "lookup",
+            "Lookup-table CSV file",
+            prompts.ask_file,
+            lambda a: _sibling(a, SIBLING_LOOKUPS, "lookup_table.csv"),
+            _check_lookup,
+        ),
+        Question(
+            "output",
+            "Output folder",
+            prompts.ask_output_folder,
+            lambda a: next_free_folder(),
+            _check_output,
+        ),
+    )
 
 
 def gather(
@@ -97,222 +249,168 @@ def gather(
     console: Console,
     **prompt_kwargs: Any,
 ) -> Plan:
-    """Build the run from ``args`` (see ``build_parser``), a replay file and, when
-    ``interactive``, the questions; ``prompt_kwargs`` go to every question (tests pass input and
-    output)."""
-    workers = _number(args.workers, "--workers", os.cpu_count() or 1, maximum=MAX_WORKERS)
-    assert workers is not None
-    max_file_mb = size_mb(args.max_file_mb) if args.max_file_mb is not None else None
+    """Build the run from ``args``, a replay record and, when ``interactive``, the questions;
+    ``prompt_kwargs`` go to every question (tests pass input and output)."""
     if args.continue_run:
-        return _continue_plan(args, now, workers, max_file_mb)
-    if interactive:
-        # questionary and prompt_toolkit load only when something may be asked: a run given by
-        # flags starts about 0.3 s sooner, and its forked workers carry less memory.
-        from . import prompts
-    record: RunRecord | None = read_run_record(args.replay) if args.replay else None
-    source = f"from {display_path(record.source)}" if record else ""
-
-    users = _number(args.users, "--users", record.users if record else None, maximum=MAX_USERS)
-    events_path = args.events or (record.events_path if record else None)
-    flows_path = args.flows or (record.flows_path if record else None)
-    lookup_path = args.lookup or (record.lookup_path if record else None)
-    output_dir: str | None = args.output
-    seed = _number(
-        args.seed, "--seed", record.seed if record else None, minimum=0, maximum=MAX_SEED
-    )
-    replayed_end = record.end_ms if record and args.end is None else None
-    end_ms = replayed_end if replayed_end is not None else end_time(args.end, now)
-    days = _number(args.days, "--days", record.days if record else DEFAULT_DAYS, maximum=MAX_DAYS)
-    assert days is not None
-    # Output settings: flags first, then the replayed run's.
-    gzip = args.gzip if args.gzip is not None else (record.gzip if record else None)
-    if max_file_mb is None and record is not None:
-        max_file_mb = record.max_file_mb
-
-    missing = [
-        flag
-        for flag, value in (
-            ("--users", users),
-            ("--events", events_path),
-            ("--flows", flows_path),
-            ("--lookup", lookup_path),
-            ("--output", output_dir),
-        )
-        if value is None
-    ]
-    if missing and not interactive:
+        return _continue_plan(args, now)
+    record = read_record(args.replay) if args.replay else None
+    if record is not None and record.continued:
         raise UsageError(
-            f"missing {', '.join(missing)}: standard input is not a terminal, so nothing can be "
-            f"asked; give {'it' if len(missing) == 1 else 'them'} as flags (see --help)"
+            "this run was continued, and --replay repeats a single run; replay the first run "
+            "and continue it the same way, or copy the folder",
+            file=record.source,
         )
+    given = resolve(args, record, now)
+    answers: dict[str, Any] = {
+        "users": given.users,
+        "events": given.events,
+        "flows": given.flows,
+        "lookup": given.lookup,
+        "output": given.output,
+        "format": given.format,
+        "force": given.force,
+    }
+    missing = [key for key in ("users", "events", "flows", "lookup", "output") if not answers[key]]
+    if missing and not interactive:
+        flags = ", ".join(f"--{key}" for key in missing)
+        raise UsageError(
+            f"missing {flags}: standard input is not a terminal, so nothing can be asked; give "
+            f"{'it' if len(missing) == 1 else 'them'} as flags (see --help)"
+        )
+    loaded = _Loaded()
+    # Files given are loaded before anything is asked, so a bad one ends the run at once; the
+    # events file's check loads the flows and lookup files given, which must fit it (when it is
+    # to be asked, they are checked at its question).
+    if answers["events"]:
+        _check_events(answers["events"], answers, loaded)
+    if not interactive:
+        _check_output(answers["output"], answers, loaded)  # refused before the run is announced
+    else:
+        from . import prompts
 
-    def given(label: str, value: object, flag: str) -> None:
-        if interactive:
-            origin = f"from {flag}" if getattr(args, flag.lstrip("-")) is not None else source
+        if missing:
             console.print(
-                f"[green]✓[/] [bold]{label}[/] {escape(str(value))} [dim]({escape(origin)})[/]",
+                "[dim]Enter accepts the answer shown; Tab completes paths; Ctrl-C cancels.[/]",
                 highlight=False,
             )
+        for question in _questions(prompts):
+            if answers[question.key]:
+                value = answers[question.key]
+                _given(console, question.label, value, given.origin(question.key))
+            else:
+                answers[question.key] = _ask(question, answers, loaded, console, prompt_kwargs)
+        choice = _existing_folder(answers, given, prompts, console, prompt_kwargs)
+        if choice is not None:
+            return Plan(choice, None, False)
+    assert loaded.events is not None and loaded.flows is not None and loaded.lookup is not None
+    seed_chosen = given.seed is None
+    config = RunConfig(
+        events_path=answers["events"],
+        flows_path=answers["flows"],
+        lookup_path=answers["lookup"],
+        users=answers["users"],
+        output_dir=answers["output"],
+        seed=new_seed() if given.seed is None else given.seed,
+        end_ms=given.end_ms,
+        days=given.days,
+        workers=given.workers,
+        replace=answers["force"],
+        format=given.format,
+        gzip=given.gzip,
+        max_file_mb=given.max_file_mb,
+        dask=given.dask,
+    )
+    warnings = (*loaded.warnings.get("events", ()), *loaded.warnings.get("lookup", ()))
+    product = Product(loaded.events, loaded.flows, loaded.lookup, warnings)
+    return Plan(config, product, seed_chosen, warnings)
+
+
+def _given(console: Console, label: str, value: object, origin: str) -> None:
+    shown = f"{value:,}" if isinstance(value, int) else str(value)
+    console.print(
+        f"[green]✓[/] [bold]{label}[/] {escape(shown)} [dim]({escape(origin)})[/]",
+        highlight=False,
+    )
+
+
+def _ask(
+    question: Question,
+    answers: dict[str, Any],
+    loaded: _Loaded,
+    console: Console,
+    prompt_kwargs: dict[str, Any],
+) -> Any:
+    """Ask ``question`` until its answer passes its check (a file that loads, say)."""
 
     def report(message: str) -> None:
-        console.print(f"[red]✗ {escape(message)}[/]", highlight=False)
+        console.print(f"[red]✗ {escape(message)}[/]", highlight=False, soft_wrap=True)
 
-    # Files given by flags (or the replay file) are loaded first: a bad one ends the run before
-    # anything is asked.  The flows and lookup files need the events file to be checked.
-    events = events_warnings = flows = lookup = lookup_warnings = None
-    output_format = args.format or (record.format if record else None)
-    fmt = FORMATS[output_format or DEFAULT_FORMAT]
-    if events_path is not None:
-        events, events_warnings = load_events(events_path)
-        check_names(fmt, events)  # a column the chosen format sets itself: refused now, not later
-        if flows_path is not None:
-            flows = load_flows(flows_path, events)
-        if lookup_path is not None:
-            lookup, lookup_warnings = load_lookup(lookup_path, events)
-
-    if interactive and missing:
-        console.print(
-            "[dim]Enter accepts the answer shown; Tab completes paths; Ctrl-C cancels.[/]",
-            highlight=False,
-        )
-    if users is None:
-        users = prompts.ask_users(prompts.DEFAULT_USERS, **prompt_kwargs)
-    else:
-        given("Users", f"{users:,}", "--users")
-
-    if events is None:
-        # Files given by flags must fit the events file answered here.
-        def check_events(path: str) -> tuple[EventsSpec, list[str], Any, Any]:
-            spec, warnings = load_events(path)
-            check_names(fmt, spec)
-            flows_spec = load_flows(flows_path, spec) if flows_path is not None else None
-            lookup_loaded = load_lookup(lookup_path, spec) if lookup_path is not None else None
-            return spec, warnings, flows_spec, lookup_loaded
-
-        events_path, (events, events_warnings, flows, lookup_loaded) = prompts.ask_file(
-            "Events CSV file:",
-            default_input(None, (), "events.csv"),
-            check_events,
+    default = question.default(answers)
+    if question.key in ("events", "flows", "lookup"):
+        path, _ = question.ask(
+            f"{question.label}:",
+            default,
+            lambda path: question.check(path, answers, loaded),
             report,
             **prompt_kwargs,
         )
-        if lookup_loaded is not None:
-            lookup, lookup_warnings = lookup_loaded
-    else:
-        given("Events CSV file", events_path, "--events")
-    assert events is not None and events_warnings is not None and events_path is not None
+        return path
+    return question.ask(default, **prompt_kwargs)
 
-    if flows is None:
-        known = events
-        flows_path, flows = prompts.ask_file(
-            "Flows CSV file:",
-            default_input(events_path, SIBLING_FLOWS, "flows.csv"),
-            lambda path: load_flows(path, known),
-            report,
-            **prompt_kwargs,
-        )
-    else:
-        given("Flows CSV file", flows_path, "--flows")
-    assert flows_path is not None
 
-    if lookup is None:
-        known = events
-        lookup_path, (lookup, lookup_warnings) = prompts.ask_file(
-            "Lookup-table CSV file:",
-            default_input(events_path, SIBLING_LOOKUPS, "lookup_table.csv"),
-            lambda path: load_lookup(path, known),
-            report,
-            **prompt_kwargs,
-        )
-    else:
-        given("Lookup-table CSV file", lookup_path, "--lookup")
-    assert lookup_path is not None and lookup_warnings is not None
-
-    if output_dir is None:
-        output_dir = prompts.ask_output_folder(next_free_folder(), **prompt_kwargs)
-    else:
-        given("Output folder", output_dir, "--output")
-    replace = bool(args.force)
-    if not interactive:
-        check_free(output_dir, replace)  # refused now, before the run is announced
-    while interactive and not replace:
-        seen = inspect(output_dir)
+def _existing_folder(
+    answers: dict[str, Any],
+    given: Answers,
+    prompts: Any,
+    console: Console,
+    prompt_kwargs: dict[str, Any],
+) -> ContinueConfig | None:
+    """An output folder holding a run: choose another, replace it, or continue it (terminal)."""
+    while not answers["force"]:
+        seen = inspect(answers["output"])
         if seen.state is FolderState.FREE:
-            break
-        action = prompts.ask_existing_folder(output_dir, seen, **prompt_kwargs)
+            return None
+        action = prompts.ask_existing_folder(answers["output"], seen, **prompt_kwargs)
         if action is prompts.FolderAction.REPLACE:
-            replace = True
+            answers["force"] = True
         elif action is prompts.FolderAction.CONTINUE:
             # As --continue: the run there decides its files, users, seed and format; answers
-            # given at the questions are not used (flags are, and must agree with the run).
+            # given at the questions are not used.
             console.print(
                 "[dim]Continuing: the run's own files, users and seed are used; the answers "
                 "above are not.[/]",
                 highlight=False,
             )
-            config = continue_config(args, output_dir, end_ms, workers, max_file_mb)
-            return Plan(config, None, False)
+            return ContinueConfig(answers["output"], given.end_ms, workers=given.workers)
         else:
-            output_dir = prompts.ask_output_folder(next_free_folder(output_dir), **prompt_kwargs)
-
-    seed_chosen = seed is None
-    config = RunConfig(
-        events_path=events_path,
-        flows_path=flows_path,
-        lookup_path=lookup_path,
-        users=users,
-        output_dir=output_dir,
-        seed=new_seed() if seed is None else seed,
-        end_ms=end_ms,
-        days=days,
-        workers=workers,
-        replace=replace,
-        format=output_format,
-        gzip=gzip,
-        max_file_mb=max_file_mb,
-        dask=args.dask,
-    )
-    assert flows is not None and lookup is not None
-    product = Product(events, flows, lookup, (*events_warnings, *lookup_warnings))
-    return Plan(config, product, seed_chosen)
+            answers["output"] = prompts.ask_output_folder(
+                next_free_folder(answers["output"]), **prompt_kwargs
+            )
+    check_free(answers["output"], True)
+    return None
 
 
-def _continue_plan(
-    args: argparse.Namespace, now: datetime, workers: int, max_file_mb: float | None
-) -> Plan:
-    """--continue: only --output is needed; what is left out is taken from the run (run.json)."""
+def _continue_plan(args: argparse.Namespace, now: datetime) -> Plan:
+    """--continue: only --output is needed; what is left out is taken from the run's record."""
     if args.output is None:
         raise UsageError("--continue needs --output, the folder holding the run to continue")
     if args.force:
         raise UsageError("--continue and --force do not go together: continue or replace the run")
     if args.replay:
         raise UsageError("--continue and --replay do not go together: a continue repeats no run")
-    config = continue_config(args, args.output, end_time(args.end, now), workers, max_file_mb)
-    return Plan(config, None, False)
-
-
-def continue_config(
-    args: argparse.Namespace,
-    output_dir: str,
-    end_ms: int,
-    workers: int,
-    max_file_mb: float | None,
-) -> RunConfig:
-    """A continue of the run in ``output_dir``: what the flags say, the rest as the run recorded it
-    (empty paths, users 0, seed -1 and None mean "as recorded"; a flag that differs from the run is
-    refused by the core)."""
-    return RunConfig(
-        events_path=args.events or "",
-        flows_path=args.flows or "",
-        lookup_path=args.lookup or "",
-        users=whole_number(args.users, "--users") if args.users is not None else 0,
-        output_dir=output_dir,
-        seed=whole_number(args.seed, "--seed", 0, MAX_SEED) if args.seed is not None else -1,
-        end_ms=end_ms,
-        workers=workers,
+    numbers = {flag: parse_flag(flag, getattr(args, flag)) for flag in NUMBER_FLAGS}
+    request = ContinueConfig(
+        output_dir=args.output,
+        end_ms=end_time(args.end, now),
+        workers=_first(numbers["workers"], os.cpu_count() or 1),
+        events_path=args.events,
+        flows_path=args.flows,
+        lookup_path=args.lookup,
+        users=numbers["users"],
+        seed=numbers["seed"],
         format=args.format,
         gzip=args.gzip,
-        max_file_mb=max_file_mb,
-        continue_run=True,
+        max_file_mb=size_mb(args.max_file_mb) if args.max_file_mb is not None else None,
         dask=args.dask,
     )
+    return Plan(request, None, False)

@@ -22,12 +22,9 @@ from typing import Any, TypeVar
 
 import questionary
 
-from generator import GeneratorError, UsageError
-from generator.output import FolderState, Inspection
+from generator import DEFAULT_USERS, MAX_USERS, FolderState, GeneratorError, Inspection, UsageError
 
-from .values import MAX_USERS, clean_path, whole_number
-
-DEFAULT_USERS = 1000  # about 3 s and 64 MB with the bundled examples
+from .values import clean_path, whole_number
 
 T = TypeVar("T")
 

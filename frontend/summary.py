@@ -18,12 +18,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from generator import RunConfig, RunResult
-from generator.clock import iso
+from generator import (
+    DEFAULT_DAYS,
+    DEFAULT_FORMAT,
+    DEFAULT_MAX_FILE_MB,
+    RUN_FILE,
+    RunConfig,
+    RunResult,
+    iso,
+)
 
-from .options import DEFAULT_DAYS
-
-DAY_MS = 86_400_000
 BAR_CHARS = " ▏▎▍▌▋▊▉█"  # eighths of a cell
 MAX_FILE_ROWS = 6  # more event files than this are shown as one row
 
@@ -63,11 +67,11 @@ def repeat_command(config: RunConfig, program: str = "event_generator.py") -> st
     ]
     if config.days != DEFAULT_DAYS:
         words += ["--days", str(config.days)]
-    if config.format not in (None, "json"):
+    if config.format != DEFAULT_FORMAT:
         words += ["--format", config.format]
     if config.gzip:
         words.append("--gzip")
-    if config.max_file_mb is not None:
+    if config.max_file_mb != DEFAULT_MAX_FILE_MB:
         words += ["--max-file-mb", f"{config.max_file_mb:g}"]
     return shlex.join(words)
 
@@ -224,7 +228,9 @@ def summary(result: RunResult, width: int, chosen_seed: bool, program: str) -> R
         files_table(result),
         seed,
         Text(
-            "To continue this run later:" if config.continue_run else "To repeat this run exactly:",
+            "To continue this run later:"
+            if result.continue_number
+            else "To repeat this run exactly:",
             style="bold",
         ),
     )
@@ -246,7 +252,7 @@ def print_summary(
     console.print()
     console.print(summary(result, console.width, chosen_seed, program))
     # The command on a line of its own, never wrapped by rich, so it can be copied whole.
-    if result.config.continue_run:
+    if result.continue_number:
         console.print(
             "  " + continue_command(result.config, program),
             soft_wrap=True,
@@ -257,7 +263,7 @@ def print_summary(
     console.print(
         "  " + repeat_command(result.config, program), soft_wrap=True, highlight=False, markup=False
     )
-    record = shlex.quote(os.path.join(result.config.output_dir, "config", "run.json"))
+    record = shlex.quote(os.path.join(result.config.output_dir, RUN_FILE))
     console.print(
         f"  (or: python3 {program} --replay {record} --output NEW_FOLDER)",
         soft_wrap=True,

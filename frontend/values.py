@@ -5,12 +5,36 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime
+from importlib import resources
 
-from generator import UsageError
-from generator.clock import parse_iso, to_ms
+from generator import (
+    MAX_DAYS,
+    MAX_FILE_MB,
+    MAX_SEED,
+    MAX_USERS,
+    MAX_WORKERS,
+    UsageError,
+    parse_iso,
+    to_ms,
+)
 
 MAX_NUMBER = 10**18  # larger is a typo (and Python refuses to parse numbers of 4,300 digits)
-MAX_USERS = 100_000_000  # about 6 TB of JSON with the examples; more is surely a typo
+
+# The whole-number flags and their bounds: the core's own (a test holds them equal).
+NUMBER_FLAGS = {
+    "users": (1, MAX_USERS),
+    "seed": (0, MAX_SEED),
+    "days": (1, MAX_DAYS),
+    "workers": (1, MAX_WORKERS),
+}
+
+
+def parse_flag(name: str, text: str | None) -> int | None:
+    """A whole-number flag (``--users``, ``--seed``, ...) within its bounds; None when not given."""
+    if text is None:
+        return None
+    minimum, maximum = NUMBER_FLAGS[name]
+    return whole_number(text, f"--{name}", minimum, maximum)
 
 
 def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMBER) -> int:
@@ -39,10 +63,13 @@ def size_mb(text: str) -> float:
     """Parse --max-file-mb: a number of megabytes (10^6 bytes) above 0, decimals allowed."""
     try:
         value = float(text.strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         value = 0.0
-    if not value > 0 or value != value or value == float("inf"):
-        raise UsageError(f"--max-file-mb must be a number of megabytes above 0, not {text!r}")
+    if not 0 < value <= MAX_FILE_MB:  # NaN fails both comparisons
+        raise UsageError(
+            f"--max-file-mb must be a number of megabytes above 0 and at most {MAX_FILE_MB:,.0f}, "
+            f"not {text!r}"
+        )
     return value
 
 
@@ -92,3 +119,8 @@ def next_free_folder(base: str = "output") -> str:
     while os.path.lexists(f"{base}-{number}"):
         number += 1
     return f"{base}-{number}"
+
+
+def example_path(name: str) -> str:
+    """A file of the bundled examples, wherever the package is installed (package data)."""
+    return str(resources.files("generator") / "examples" / name)

@@ -1,7 +1,7 @@
 """Chunks generated on a Dask distributed cluster (``--dask ADDRESS``; the ``dask`` extra).
 
-The scheduler gets exactly the chunks a local run makes (``CHUNK_USERS`` users each, boundaries
-fixed by the number of users alone), and every user draws from streams keyed by the seed and its
+The scheduler gets exactly the chunks a local run makes (boundaries fixed by the number of users
+and the run's chunk size alone), and every user draws from streams keyed by the seed and its
 index, so a chunk is the same bytes on whichever machine generates it.  Workers write their chunk
 files straight into the run's staging folder, so the output folder must be on a filesystem every
 worker sees at the same path (NFS, a shared volume); this process then assembles and publishes the
@@ -15,14 +15,11 @@ cannot publish anything, since only this process publishes.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .chunks import ChunkResult, Job, Report
 from .errors import GeneratorError, OutputError, UsageError
-
-if TYPE_CHECKING:
-    from .runner import _Job
-    from .walker import WalkStats
+from .pool import generate_here, keep_freed_memory
 
 CONNECT_TIMEOUT = "20s"  # how long to wait for the scheduler before giving up
 
@@ -65,40 +62,27 @@ def _module() -> Any:
     return importlib.import_module("distributed")
 
 
-def _chunk_task(job: _Job, chunk: int) -> tuple[int, WalkStats, list[tuple[str, int]]]:
+def _chunk_task(job: Job, chunk: int) -> ChunkResult:
     """Runs on a Dask worker: one chunk into the shared staging folder."""
-    from .runner import _generate_chunk, keep_freed_memory
-    from .writers import output_error
-
     keep_freed_memory()
-    try:
-        stats, files = _generate_chunk(job, chunk, _no_report)
-    except OSError as exc:
-        raise output_error(job.staging, exc) from None
-    return chunk, stats, files
+    return generate_here(job, chunk, _no_report)
 
 
 def _no_report(users: int, events: int) -> None:
     """Workers on a cluster report when their chunk is done, not during it."""
 
 
-def run_chunks(
-    cluster: Cluster, job: _Job, on_progress: Callable[[int, int], None]
-) -> tuple[WalkStats, list[tuple[str, int]]]:
-    """Generate every chunk of ``job`` on the cluster; return the merged stats and event files."""
-    from .runner import CHUNK_USERS, chunk_count, merge_chunks
-
+def run_chunks(cluster: Cluster, job: Job, on_progress: Report) -> dict[int, ChunkResult]:
+    """Generate every chunk of ``job`` on the cluster; return the results by chunk."""
     client = cluster.client
-    chunks = range(chunk_count(job.users))
     shared = client.scatter(job, broadcast=True)
-    futures = [client.submit(_chunk_task, shared, chunk, pure=False) for chunk in chunks]
-    results: dict[int, tuple[WalkStats, list[tuple[str, int]]]] = {}
+    futures = [client.submit(_chunk_task, shared, chunk, pure=False) for chunk in job.chunks]
+    results: dict[int, ChunkResult] = {}
     try:
         for future in _module().as_completed(futures, loop=client.loop):
-            chunk, stats, files = future.result()
-            results[chunk] = (stats, files)
-            first = chunk * CHUNK_USERS
-            on_progress(min(job.users, first + CHUNK_USERS) - first, stats.events)
+            result = future.result()
+            results[result.chunk] = result
+            on_progress(len(job.users_of(result.chunk)), result.stats.events)
     except (GeneratorError, KeyboardInterrupt):
         client.cancel(futures, force=True)
         raise
@@ -107,4 +91,4 @@ def run_chunks(
         raise OutputError(
             f"the Dask cluster at {cluster.address} failed the run ({type(exc).__name__}: {exc})"
         ) from None
-    return merge_chunks(job, results)
+    return results

@@ -70,6 +70,12 @@ class OutputExistsError(GeneratorError):
     exit_status = EXIT_BAD_INPUT
 
 
+class OutputInUseError(GeneratorError):
+    """Another run (or a send) holds the output folder's lock; this one must not write there."""
+
+    exit_status = EXIT_BAD_INPUT
+
+
 class OutputError(GeneratorError):
     """Writing the output failed part-way (disk full, permission denied); nothing complete-looking
     was left behind."""

@@ -1,29 +1,97 @@
-"""Bounds on a run's numbers that no sheet needs to pass but a typo can (``--days 9999999``).
+"""Every default and bound of a run's numbers, in one place: the core enforces them, the front asks
+within them and shows them, the run record is held to them.
 
-Past them a run would fail late, with a traceback, or write what no reader can parse: a seed that
-is not a JSON integer, dates before year 1 or after 9999.  They are refused up front (exit 2).
+Bounds are not there for a sheet (no sheet needs to pass them) but for a typo: ``--days 9999999``
+or ``--users 10000000000`` would fail late, with a traceback, or write what no reader can parse (a
+seed that is not a JSON integer, dates past year 9999).  They are refused up front, exit status 2.
 """
 
 from __future__ import annotations
 
-from .errors import UsageError
-from .params import DAY_MS
+import math
 
+from .clock import DAY_MS
+from .errors import UsageError
+
+DEFAULT_USERS = 1000  # the question's default: about 2 s and 70 MB with the bundled examples
+MAX_USERS = 100_000_000  # about 6 TB of JSON with the examples; more is surely a typo
+DEFAULT_DAYS = 90  # the backfill window: users are created over the days before the end time
+MAX_DAYS = 3_660  # ten years of backfill; more is a typo
 MAX_SEED = 2**63 - 1  # a seed is recorded in run.json as a JSON integer
-MAX_DAYS = 36_525  # 100 years of backfill
+MAX_WORKERS = 256
+DEFAULT_MAX_FILE_MB = 256.0  # an events file is rotated before its content passes this
+MAX_FILE_MB = 1_000_000.0  # a terabyte per file; more is a typo (and 1e303 overflows)
+MB = 1_000_000
+DEFAULT_CHUNK_USERS = 1000  # users per chunk (one events file each): fixed by the run, never by
+MAX_CHUNK_USERS = 1_000_000  # the number of workers, so workers never change the output
 EARLIEST_MS = -2_208_988_800_000  # 1900-01-01: dates before it are mistakes, not data
 LATEST_MS = 253_370_764_800_000  # 9999-01-01: later dates cannot be written as ISO 8601
 
 
-def check_window(seed: int, days: int, end_ms: int) -> None:
-    """Refuse a seed, a backfill window or an end time outside the bounds above."""
-    if seed > MAX_SEED:
-        raise UsageError(f"the seed must be a whole number from 0 to {MAX_SEED}, not {seed}")
-    if days > MAX_DAYS:
+def check_whole(value: int, what: str, minimum: int, maximum: int) -> int:
+    """Refuse a whole number outside [minimum, maximum]; the message says what is allowed."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise UsageError(
-            f"the backfill window must be at most {MAX_DAYS:,} days (100 years), not {days:,}"
+            f"{what} must be a whole number from {minimum:,} to {maximum:,}, not {value}"
         )
-    if end_ms - days * DAY_MS < EARLIEST_MS or end_ms > LATEST_MS:
+    return value
+
+
+def check_users(users: int) -> int:
+    return check_whole(users, "the number of users", 1, MAX_USERS)
+
+
+def check_days(days: int) -> int:
+    return check_whole(days, "the backfill window (days)", 1, MAX_DAYS)
+
+
+def check_seed(seed: int) -> int:
+    return check_whole(seed, "the seed", 0, MAX_SEED)
+
+
+def check_workers(workers: int) -> int:
+    return check_whole(workers, "the number of workers", 1, MAX_WORKERS)
+
+
+def check_chunk_users(chunk_users: int) -> int:
+    return check_whole(chunk_users, "the users per chunk", 1, MAX_CHUNK_USERS)
+
+
+def check_max_file_mb(megabytes: float) -> float:
+    """A file size limit in megabytes: above 0, at most MAX_FILE_MB, a real number."""
+    if (
+        isinstance(megabytes, bool)
+        or not isinstance(megabytes, int | float)
+        or not math.isfinite(megabytes)
+        or not 0 < megabytes <= MAX_FILE_MB
+    ):
+        raise UsageError(
+            f"the file size limit must be a number of megabytes above 0 and at most "
+            f"{MAX_FILE_MB:,.0f}, not {megabytes}"
+        )
+    return float(megabytes)
+
+
+def max_file_bytes(megabytes: float) -> int:
+    """The file size limit in bytes (at least one byte, so every file holds an event)."""
+    return max(1, int(check_max_file_mb(megabytes) * MB))
+
+
+def check_end(end_ms: int) -> int:
+    """An end time between 1900-01-01 and 9999-01-01."""
+    if (
+        isinstance(end_ms, bool)
+        or not isinstance(end_ms, int)
+        or not EARLIEST_MS <= end_ms <= LATEST_MS
+    ):
+        raise UsageError("the end time must fall between 1900-01-01 and 9999-01-01")
+    return end_ms
+
+
+def check_window(days: int, end_ms: int) -> None:
+    """Refuse a backfill window that does not fall between 1900-01-01 and 9999-01-01."""
+    check_end(end_ms)
+    if end_ms - days * DAY_MS < EARLIEST_MS:
         raise UsageError(
             f"the backfill window ({days:,} days up to the end time) must fall between "
             f"1900-01-01 and 9999-01-01; give another end time or fewer days"

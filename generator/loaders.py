@@ -282,10 +282,26 @@ def parse_lookup(
     return LookupSpec(source=name, name=stem, attributes=tuple(attributes))
 
 
+def load_events(path: str) -> tuple[EventsSpec, tuple[str, ...]]:
+    """The events file at ``path`` and its warnings (the first step of loading a product)."""
+    warnings: list[str] = []
+    return parse_events(read_text(path), path, warnings), tuple(warnings)
+
+
+def load_flows(path: str, events: EventsSpec) -> FlowsSpec:
+    """The flows file at ``path``, every step checked against ``events``."""
+    return parse_flows(read_text(path), path, events)
+
+
+def load_lookup(path: str, events: EventsSpec) -> tuple[LookupSpec, tuple[str, ...]]:
+    """The lookup table at ``path``, checked against ``events``, and its warnings."""
+    warnings: list[str] = []
+    return parse_lookup(read_text(path), path, events, warnings), tuple(warnings)
+
+
 def load_product(events_path: str, flows_path: str, lookup_path: str) -> Product:
     """Read and check the three files; raise :class:`InputError` on the first problem found."""
-    warnings: list[str] = []
-    events = parse_events(read_text(events_path), events_path, warnings)
-    flows = parse_flows(read_text(flows_path), flows_path, events)
-    lookup = parse_lookup(read_text(lookup_path), lookup_path, events, warnings)
-    return Product(events, flows, lookup, tuple(warnings))
+    events, event_warnings = load_events(events_path)
+    flows = load_flows(flows_path, events)
+    lookup, lookup_warnings = load_lookup(lookup_path, events)
+    return Product(events, flows, lookup, (*event_warnings, *lookup_warnings))

@@ -1,10 +1,11 @@
-"""The output folder: what a run may touch, how it is staged, and how it is published.
+"""The output folder: what a run may touch, how it is staged, published or rolled back, and the
+lock that keeps two runs out of one folder.
 
-A run writes only ``events/``, ``config/`` and ``lookup_table/`` inside the folder the user chose,
-and nothing else.  It first writes everything into a hidden staging folder beside them; only when
-every file is complete are the three folders moved into place (``config/`` last, since its
-``run.json`` marks a finished run).  A run that fails or is killed leaves either the previous state
-or a staging folder that the next run recognises as incomplete.
+A run writes only ``events/``, ``config/`` and ``lookup_table/`` inside the folder the user chose
+(names in ``layout``).  It first writes everything into a hidden staging folder beside them; only
+when every file is complete are they moved into place (``config/`` last, since its ``run.json``
+marks a finished run).  A run that fails or is killed leaves either the previous state or a staging
+folder that the next run recognises as incomplete.
 
 Safety rules (README, *Hardening*):
 
@@ -13,6 +14,10 @@ Safety rules (README, *Hardening*):
   replaced, and the staging folder is created with ``mkdir``, which never follows a link;
 - a folder named like ours that holds files this tool does not write (``events/notes.txt``) is
   somebody else's work: it is refused, even with replace, and never touched;
+- everything is checked before anything is removed, and a continue removes only the files its own
+  manifest says it moved in;
+- one run at a time: a run holds an advisory lock on the folder (released by the kernel when the
+  process dies), and a second run is refused while the first holds it;
 - the previous run is moved aside (renames, no copying) into the staging folder while the new one is
   moved in, with Ctrl-C and SIGTERM held back for those few renames, and deleted only afterwards.
 """
@@ -20,35 +25,23 @@ Safety rules (README, *Hardening*):
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
-import re
 import shutil
 import signal
 import stat
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .errors import OutputError, OutputExistsError, UsageError
+import orjson
 
-STAGING = ".event-generator-incomplete"
-RUN_FOLDERS = ("events", "lookup_table", "config")  # publishing order: config/ last
-RUN_FILE = os.path.join("config", "run.json")
-REPLACED = "replaced"  # inside the staging folder: the previous run, while the new one moves in
-PARTS = "parts"  # inside the staging folder: per-chunk pieces assembled at the end
-
-# What each of our folders may hold for it to count as ours (anything else is someone's work):
-# events files in any format, compressed or not, of a first run or a continued one
-# (``run-001-part-00000-000.jsonl.gz``); lookup tables and user-profile files; JSON in config/.
-# A ``.partial`` suffix, removed before matching, is a file being written (``writers.AtomicFile``).
-_OURS = {
-    "events": re.compile(r"(run-[0-9]{3,}-)?part-[0-9]+-[0-9]+\.[A-Za-z0-9.]+"),
-    "lookup_table": re.compile(r".+\.(csv|jsonl|json)", re.DOTALL),
-    "config": re.compile(r".+\.json", re.DOTALL),
-}
+from . import layout
+from .errors import OutputError, OutputExistsError, OutputInUseError, UsageError
+from .writers import AtomicFile
 
 # Creating the folder failed because of the answer itself, not because of a fault: exit status 2.
 _BAD_FOLDER_ERRNOS = (
@@ -85,9 +78,7 @@ def _check_name(folder: str) -> None:
 def _lstat(path: str) -> os.stat_result | None:
     try:
         return os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise UsageError(f"cannot look into {path}: {exc.strerror or exc}") from None
@@ -103,17 +94,18 @@ def _foreign_entry(folder: str, name: str) -> str | None:
     for entry in entries:
         if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             return entry.name
-        if not _OURS[name].fullmatch(entry.name.removesuffix(".partial")):
+        if not layout.is_ours(name, entry.name):
             return entry.name
     return None
 
 
 def inspect(folder: str) -> Inspection:
-    """What the folder holds, as far as this tool is concerned.
+    """What the folder holds, as far as this tool is concerned.  Reads, never changes.
 
-    Raises :class:`UsageError` for a folder that is a file or a symbolic link, and
+    Raises :class:`UsageError` for a folder that is a file or a symbolic link,
     :class:`OutputExistsError` for a folder that holds someone else's work under one of our names
-    (neither may be replaced, whatever the user says).
+    (neither may be replaced, whatever the user says), and :class:`OutputInUseError` for a folder
+    another run is writing.
     """
     _check_name(folder)
     top = _lstat(os.path.normpath(folder))
@@ -127,16 +119,19 @@ def inspect(folder: str) -> Inspection:
         raise UsageError(f"output folder {folder} is a file; give a folder")
     if top is None:
         return Inspection(FolderState.FREE, ())
+    holder = lock_holder(folder)
+    if holder is not None:
+        raise OutputInUseError(in_use_message(folder, holder))
     found: list[str] = []
     links: list[str] = []
-    for name in (*RUN_FOLDERS, STAGING):
+    for name in (*layout.RUN_FOLDERS, layout.STAGING):
         info = _lstat(os.path.join(folder, name))
         if info is None:
             continue
         found.append(name)
         if stat.S_ISLNK(info.st_mode):
             links.append(name)
-        elif name == STAGING:
+        elif name == layout.STAGING:
             continue
         elif not stat.S_ISDIR(info.st_mode):
             raise OutputExistsError(
@@ -155,48 +150,12 @@ def inspect(folder: str) -> Inspection:
         return Inspection(FolderState.FREE, (), ())
     complete = (
         not links
-        and STAGING not in found
-        and all(name in found for name in RUN_FOLDERS)
-        and os.path.isfile(os.path.join(folder, RUN_FILE))
+        and layout.STAGING not in found
+        and all(name in found for name in layout.RUN_FOLDERS)
+        and os.path.isfile(os.path.join(folder, layout.RUN_FILE))
     )
     state = FolderState.HOLDS_RUN if complete else FolderState.INCOMPLETE
     return Inspection(state, tuple(found), tuple(links))
-
-
-def _remove(path: str) -> None:
-    """Remove one of our own entries; a symbolic link is removed, never followed."""
-    if os.path.islink(path) or os.path.isfile(path):
-        os.unlink(path)
-    elif os.path.isdir(path):
-        shutil.rmtree(path)
-
-
-def clean_incomplete(folder: str) -> tuple[str, ...]:
-    """Remove what an interrupted or failed run left in ``folder``; return the names removed.
-
-    Removes the staging folder, and our three folders when they do not make a finished run
-    (``config/run.json`` with ``events/`` and ``lookup_table/``).  A finished run next to a leftover
-    staging folder (a run killed while tidying up) is kept.  Nothing else is touched; a folder that
-    holds someone else's work under one of our names is refused (see :func:`inspect`).
-    """
-    seen = inspect(folder)
-    if seen.state is not FolderState.INCOMPLETE:
-        return ()
-    finished = all(
-        name in seen.found and name not in seen.links for name in RUN_FOLDERS
-    ) and os.path.isfile(os.path.join(folder, RUN_FILE))
-    doomed = [STAGING] if STAGING in seen.found else []
-    if not finished:
-        # config/ first: from the first removal on, the folder no longer looks like a run.
-        doomed += [name for name in reversed(RUN_FOLDERS) if name in seen.found]
-    try:
-        for name in doomed:
-            _remove(os.path.join(folder, name))
-    except OSError as exc:
-        raise OutputError(
-            f"could not remove the incomplete run in {folder}: {exc.strerror or exc}"
-        ) from None
-    return tuple(doomed)
 
 
 def describe(seen: Inspection) -> str:
@@ -210,7 +169,7 @@ def describe(seen: Inspection) -> str:
 
 def check_free(folder: str, replace: bool) -> Inspection:
     """Refuse a folder that holds a run (finished or not) unless ``replace``; else say what is
-    there.  The front calls it before a run starts, :func:`prepare` again before writing."""
+    there.  The front calls it at its question, :func:`prepare` again before writing."""
     seen = inspect(folder)
     if seen.state is not FolderState.FREE and not replace:
         remedy = (
@@ -222,32 +181,177 @@ def check_free(folder: str, replace: bool) -> Inspection:
     return seen
 
 
-def prepare(folder: str, replace: bool) -> str:
-    """Check the folder and create an empty staging folder in it; return the staging path.
+def _remove(path: str) -> None:
+    """Remove one of our own entries; a symbolic link is removed, never followed."""
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path)
 
-    A folder that holds a run (finished or not) is refused unless ``replace`` is set; even then,
-    the previous run stays untouched until the new one is complete (see :func:`publish`).
-    """
-    check_free(folder, replace)
-    staging = os.path.join(folder, STAGING)
+
+# -- the lock --------------------------------------------------------------------------------------
+
+
+def in_use_message(folder: str, pid: int | None) -> str:
+    who = f"process {pid}" if pid else "another process"
+    return (
+        f"output folder {folder} is in use by {who} (a run or a send is writing it); wait for "
+        f"it to finish, or choose another folder"
+    )
+
+
+def lock_holder(folder: str) -> int | None:
+    """The process holding the folder's lock (0 if it cannot be told), or None if nobody does."""
+    path = os.path.join(folder, layout.LOCK)
     try:
-        os.makedirs(folder, exist_ok=True)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None  # no lock file (or a link, which is never ours): nobody holds it
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = os.read(descriptor, 32).decode("ascii", "replace").strip()
+            pid = int(text) if text.isdigit() else 0
+            return None if pid == os.getpid() else pid  # our own lock: the folder is ours
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(descriptor)
+
+
+class FolderLock:
+    """An advisory lock on an output folder, held from the start of a run to its end.
+
+    ``flock`` on ``<folder>/.event-generator.lock``, which holds the process id for the message a
+    second run shows.  The kernel releases it when the process dies, however it dies.
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.path = os.path.join(folder, layout.LOCK)
+        self.folder = folder
+        self.descriptor: int | None = None
+
+    def acquire(self) -> None:
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+        while True:
+            try:
+                descriptor = os.open(self.path, flags, 0o644)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot write in the output folder {self.folder}: {exc.strerror or exc}"
+                ) from None
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(descriptor)
+                raise OutputInUseError(
+                    in_use_message(self.folder, lock_holder(self.folder))
+                ) from None
+            # The holder before us may have removed the file between our open and our lock: then
+            # we hold a lock on a file nobody else sees, and must take the one that is there now.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(descriptor).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(descriptor)
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        self.descriptor = descriptor
+
+    def release(self) -> None:
+        if self.descriptor is None:
+            return
+        with suppress(OSError):
+            os.unlink(self.path)
+        os.close(self.descriptor)
+        self.descriptor = None
+
+
+@contextmanager
+def locked(folder: str) -> Iterator[FolderLock]:
+    """Hold the folder's lock for the duration (the folder must exist)."""
+    lock = FolderLock(folder)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+# -- staging a run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Staging:
+    """A run in progress: its output folder, its staging folder, its lock, and whether the run
+    created the output folder (then a run that fails removes it again, if it is empty)."""
+
+    folder: str
+    path: str
+    lock: FolderLock
+    created: bool
+
+    def staged(self, relative: str) -> str:
+        return os.path.join(self.path, relative)
+
+
+def _make_folder(folder: str) -> bool:
+    """Create the output folder if needed; True when this call created it."""
+    if os.path.isdir(folder):
+        return False
+    try:
+        os.makedirs(folder)
+    except FileExistsError:
+        return False
     except OSError as exc:
         error = UsageError if exc.errno in _BAD_FOLDER_ERRNOS else OutputError
         raise error(
             f"cannot create the output folder {folder}: {exc.strerror or exc}; "
             f"choose another folder"
         ) from None
+    return True
+
+
+def _begin(folder: str) -> tuple[FolderLock, bool]:
+    created = _make_folder(folder)
+    lock = FolderLock(folder)
     try:
-        _remove(staging)  # a leftover of an earlier run (a link is removed, never followed)
-        os.mkdir(staging)  # fails rather than follow a link put there in the meantime
-        for name in (*RUN_FOLDERS, PARTS):
-            os.mkdir(os.path.join(staging, name))
+        lock.acquire()
+    except BaseException:
+        if created:
+            with suppress(OSError):
+                os.rmdir(folder)
+        raise
+    return lock, created
+
+
+def prepare(folder: str, replace: bool) -> Staging:
+    """Check the folder, lock it, and create an empty staging folder in it.
+
+    A folder that holds a run (finished or not) is refused unless ``replace`` is set; even then,
+    the previous run stays untouched until the new one is complete (see :func:`publish`).
+    """
+    check_free(folder, replace)
+    lock, created = _begin(folder)
+    staging = Staging(folder, os.path.join(folder, layout.STAGING), lock, created)
+    try:
+        check_free(folder, replace)  # again, now that nobody else can change it
+        _remove(staging.path)  # a leftover of an earlier run (a link is removed, never followed)
+        os.mkdir(staging.path)  # fails rather than follow a link put there in the meantime
+        for name in (*layout.RUN_FOLDERS, layout.PARTS):
+            os.mkdir(staging.staged(name))
     except OSError as exc:
-        if os.path.isdir(staging) and not os.path.islink(staging):
-            discard(staging)  # half made: the next run must not take it for an incomplete run
+        roll_back(staging)
         error = UsageError if exc.errno in _BAD_FOLDER_ERRNOS else OutputError
         raise error(f"cannot write in the output folder {folder}: {exc.strerror or exc}") from None
+    except BaseException:
+        roll_back(staging)
+        raise
     return staging
 
 
@@ -278,7 +382,7 @@ def signals_held() -> Iterator[None]:
             signal.raise_signal(caught[0])
 
 
-def publish(folder: str, staging: str) -> None:
+def publish(staging: Staging) -> None:
     """Replace the folder's previous run (if any) by the staged one.
 
     The previous run is renamed into the staging folder (``config/`` first, so the folder stops
@@ -286,27 +390,26 @@ def publish(folder: str, staging: str) -> None:
     folder, holding the previous run, removed at the end.  Killed at any point, the folder holds
     either a finished run or a staging folder the next run recognises as incomplete.
     """
-    shutil.rmtree(os.path.join(staging, PARTS), ignore_errors=True)
-    aside = os.path.join(staging, REPLACED)
+    folder = staging.folder
+    shutil.rmtree(staging.staged(layout.PARTS), ignore_errors=True)
+    aside = staging.staged(layout.REPLACED)
     moved: list[str] = []
     placed: list[str] = []
-    with signals_held():
-        try:
-            os.mkdir(aside)
-            for name in reversed(RUN_FOLDERS):
-                if os.path.lexists(os.path.join(folder, name)):
-                    os.replace(os.path.join(folder, name), os.path.join(aside, name))
-                    moved.append(name)
-            for name in RUN_FOLDERS:
-                os.replace(os.path.join(staging, name), os.path.join(folder, name))
-                placed.append(name)
-        except OSError as exc:
-            if not placed:  # nothing new is in place yet: the previous run can go back whole
-                _put_back(folder, aside, moved)
-            raise OutputError(
-                f"could not move the finished run into {folder}: {exc.strerror or exc}"
-            ) from None
-    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        os.mkdir(aside)
+        for name in reversed(layout.RUN_FOLDERS):
+            if os.path.lexists(os.path.join(folder, name)):
+                os.replace(os.path.join(folder, name), os.path.join(aside, name))
+                moved.append(name)
+        for name in layout.RUN_FOLDERS:
+            os.replace(staging.staged(name), os.path.join(folder, name))
+            placed.append(name)
+    except OSError as exc:
+        if not placed:  # nothing new is in place yet: the previous run can go back whole
+            _put_back(folder, aside, moved)
+        raise OutputError(
+            f"could not move the finished run into {folder}: {exc.strerror or exc}"
+        ) from None
 
 
 def _put_back(folder: str, aside: str, moved: list[str]) -> None:
@@ -320,101 +423,166 @@ def _put_back(folder: str, aside: str, moved: list[str]) -> None:
             pass
 
 
-def discard(staging: str) -> None:
-    """Remove a staging folder after a failure or Ctrl-C; never raises."""
-    shutil.rmtree(staging, ignore_errors=True)
+def finish(staging: Staging) -> None:
+    """After a publish: remove the staging folder (holding the previous run) and the lock."""
+    shutil.rmtree(staging.path, ignore_errors=True)
+    staging.lock.release()
+
+
+def roll_back(staging: Staging) -> None:
+    """After a failure or Ctrl-C: remove the staging folder and the lock, and the output folder
+    itself if this run created it and left it empty.  Never raises."""
+    shutil.rmtree(staging.path, ignore_errors=True)
+    staging.lock.release()
+    if staging.created:
+        with suppress(OSError):
+            os.rmdir(staging.folder)
 
 
 # -- continuing a run ------------------------------------------------------------------------------
 #
-# A continued run adds files beside the old ones (named ``run-NNN-...``, NNN its run number) and
-# replaces config/ and the lookup table.  It publishes its new files first, then the lookup table
-# (keeping the old one in the staging folder), then swaps config/ through the staging folder:
-# config/run.json says which runs are complete, so moving the new config/ in is the commit point.
-# A continue stopped before it leaves extra ``run-NNN-`` files and a staging folder holding the old
-# lookup table and config/; :func:`recover` and :func:`drop_later_runs` put the previous state back.
-
-PREVIOUS_CONFIG = "config-previous"
-PREVIOUS_LOOKUP = "lookup-previous"
-LATER_RUN = re.compile(r"run-(\d{3,})-")
+# A continue adds files beside the old ones (named ``run-NNN-...``, NNN its run number) and
+# replaces config/ and the lookup table.  Before it moves anything, it writes a manifest into the
+# staging folder naming every file it will move in; then it moves its new files in, moving each
+# lookup file it replaces aside into the staging folder, then swaps config/ through the staging
+# folder: config/run.json says which runs are complete, so moving the new config/ in is the commit
+# point.  A continue stopped before it leaves a staging folder holding its manifest, the new
+# config/ and the files it replaced; :func:`_recover` puts the previous state back, touching only
+# the files the manifest names.
 
 
-def recover(folder: str) -> None:
-    """Undo what a continue stopped before its commit point moved in (no-op otherwise).
-
-    The new config/ still in the staging folder means the continue never committed: put the
-    previous config/ and lookup files back.  :func:`drop_later_runs` then removes its new files.
-    """
-    staging = os.path.join(folder, STAGING)
-    if not os.path.isdir(os.path.join(staging, "config")):
-        return  # no staging folder, or the continue committed: its new state stands
-    previous = os.path.join(staging, PREVIOUS_CONFIG)
-    config = os.path.join(folder, "config")
-    lookup = os.path.join(staging, PREVIOUS_LOOKUP)
-    try:
-        if not os.path.lexists(config) and os.path.isfile(os.path.join(previous, "run.json")):
-            os.replace(previous, config)
-        if os.path.isdir(lookup):
-            for name in sorted(os.listdir(lookup)):
-                os.replace(os.path.join(lookup, name), os.path.join(folder, "lookup_table", name))
-    except OSError as exc:
-        raise OutputError(
-            f"could not restore {folder} after an interrupted run: {exc.strerror or exc}"
-        ) from None
-
-
-def drop_later_runs(folder: str, runs_done: int) -> list[str]:
-    """Remove the staging folder and ``run-NNN-`` files with NNN above ``runs_done``; list them."""
-    removed = []
-    discard(os.path.join(folder, STAGING))
-    for sub in ("events", "lookup_table"):
-        path = os.path.join(folder, sub)
-        if not os.path.isdir(path):
-            continue
-        for name in sorted(os.listdir(path)):
-            match = LATER_RUN.match(name)
-            if match and int(match.group(1)) > runs_done:
-                _remove(os.path.join(path, name))
-                removed.append(os.path.join(sub, name))
-    return removed
-
-
-def prepare_continue(folder: str) -> str:
-    """Create an empty staging folder in a folder that holds a finished run; return its path.
-
-    The same checks as a new run's: never through a symbolic link, never into someone else's files.
-    """
+def prepare_continue(folder: str) -> Staging:
+    """Check a folder holding a finished run, lock it, repair what an interrupted continue left,
+    and create an empty staging folder.  Nothing is touched before every check has passed."""
+    if not os.path.isdir(folder) or os.path.islink(folder):
+        inspect(folder)  # says what is wrong with it (a link, a file), else:
+        raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
     seen = inspect(folder)
     if seen.links:
         raise UsageError(
             f"output folder {folder} holds a symbolic link named {seen.links[0]!r}; a continued "
             f"run never writes through a link: replace the link by the folder it points to"
         )
-    staging = os.path.join(folder, STAGING)
+    lock, created = _begin(folder)
+    staging = Staging(folder, os.path.join(folder, layout.STAGING), lock, created)
     try:
-        _remove(staging)
-        for name in (*RUN_FOLDERS, "parts", PREVIOUS_LOOKUP):
-            os.makedirs(os.path.join(staging, name))
+        if os.path.isfile(os.path.join(folder, layout.RUN_FILE)) or _is_continue(staging):
+            _recover(staging)
+        seen = inspect(folder)
+        if seen.state is FolderState.FREE:
+            raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
+        if seen.state is not FolderState.HOLDS_RUN:
+            raise UsageError(
+                f"nothing to continue: {folder} holds {describe(seen)}, not a finished run; "
+                f"to start again there, replace it (--force)"
+            )
+        for name in (*layout.RUN_FOLDERS, layout.PARTS, layout.PREVIOUS_LOOKUP):
+            os.makedirs(staging.staged(name))
     except OSError as exc:
+        roll_back(staging)
         raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from None
+    except BaseException:
+        roll_back(staging)
+        raise
     return staging
 
 
-def publish_continue(folder: str, staging: str) -> None:
-    """Move a continued run's files into place, config/ last (the commit point)."""
+def _is_continue(staging: Staging) -> bool:
+    """True when the staging folder is an interrupted continue's (it wrote its manifest).  Any
+    other staging folder next to a folder without run.json may hold the only copy of a replaced
+    run (moved aside while a new run moved in): it is never removed by a continue."""
+    return os.path.isfile(staging.staged(layout.MANIFEST))
+
+
+def _recover(staging: Staging) -> None:
+    """Undo what a continue stopped before its commit point moved in (only what its manifest
+    names), then remove the leftover staging folder.  A committed continue's staging folder only
+    holds what it replaced: it is removed."""
+    folder = staging.folder
+    if not os.path.lexists(staging.path):
+        return
+    if os.path.islink(staging.path) or not os.path.isdir(staging.path):
+        _remove(staging.path)
+        return
+    manifest = _read_manifest(staging)
+    uncommitted = os.path.isdir(staging.staged(layout.CONFIG))
+    if manifest is not None and uncommitted:
+        try:
+            config = os.path.join(folder, layout.CONFIG)
+            previous = staging.staged(layout.PREVIOUS_CONFIG)
+            if not os.path.lexists(config) and os.path.isfile(os.path.join(previous, "run.json")):
+                os.replace(previous, config)
+            kept = staging.staged(layout.PREVIOUS_LOOKUP)
+            for name in manifest["lookup"]:
+                target = os.path.join(folder, layout.LOOKUP, name)
+                if os.path.isfile(os.path.join(kept, name)):
+                    os.replace(os.path.join(kept, name), target)
+                elif os.path.isfile(target) and not os.path.islink(target):
+                    os.unlink(target)
+            for name in manifest["events"]:
+                target = os.path.join(folder, layout.EVENTS, name)
+                if os.path.isfile(target) and not os.path.islink(target):
+                    os.unlink(target)
+        except OSError as exc:
+            raise OutputError(
+                f"could not restore {folder} after an interrupted run: {exc.strerror or exc}"
+            ) from None
+    shutil.rmtree(staging.path, ignore_errors=True)
+
+
+def _read_manifest(staging: Staging) -> dict[str, list[str]] | None:
+    """The manifest of an interrupted continue, if it wrote one; names that are not ours (a
+    damaged or planted manifest) are dropped, so recovery never touches anything else."""
+    path = staging.staged(layout.MANIFEST)
     try:
-        shutil.rmtree(os.path.join(staging, "parts"), ignore_errors=True)
-        for sub in ("events", "lookup_table"):
+        with open(path, "rb") as handle:
+            data = orjson.loads(handle.read(1 << 24))
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    manifest: dict[str, list[str]] = {}
+    for key, folder in (("events", layout.EVENTS), ("lookup", layout.LOOKUP)):
+        names = data.get(key)
+        manifest[key] = [
+            n
+            for n in (names if isinstance(names, list) else [])
+            if isinstance(n, str) and os.path.basename(n) == n and layout.is_ours(folder, n)
+        ]
+    return manifest
+
+
+def publish_continue(staging: Staging) -> None:
+    """Move a continue's files into place, config/ last (the commit point)."""
+    folder = staging.folder
+    try:
+        shutil.rmtree(staging.staged(layout.PARTS), ignore_errors=True)
+        names = {
+            key: sorted(os.listdir(staging.staged(sub)))
+            for key, sub in (("events", layout.EVENTS), ("lookup", layout.LOOKUP))
+        }
+        manifest = AtomicFile(staging.staged(layout.MANIFEST))
+        manifest.write(orjson.dumps(names))
+        manifest.commit()
+        for key, sub in (("events", layout.EVENTS), ("lookup", layout.LOOKUP)):
             os.makedirs(os.path.join(folder, sub), exist_ok=True)
-            for name in sorted(os.listdir(os.path.join(staging, sub))):
+            for name in names[key]:
                 target = os.path.join(folder, sub, name)
                 if os.path.lexists(target):  # the lookup table: keep the old one until commit
-                    os.replace(target, os.path.join(staging, PREVIOUS_LOOKUP, name))
-                os.replace(os.path.join(staging, sub, name), target)
-        os.replace(os.path.join(folder, "config"), os.path.join(staging, PREVIOUS_CONFIG))
-        os.replace(os.path.join(staging, "config"), os.path.join(folder, "config"))
+                    os.replace(target, staging.staged(os.path.join(layout.PREVIOUS_LOOKUP, name)))
+                os.replace(staging.staged(os.path.join(sub, name)), target)
+        with signals_held():
+            os.replace(os.path.join(folder, layout.CONFIG), staging.staged(layout.PREVIOUS_CONFIG))
+            os.replace(staging.staged(layout.CONFIG), os.path.join(folder, layout.CONFIG))
     except OSError as exc:
         raise OutputError(
             f"could not move the continued run into {folder}: {exc.strerror or exc}"
         ) from None
-    discard(staging)
+
+
+def roll_back_continue(staging: Staging) -> None:
+    """After a continue failed or was cancelled before its commit point: the previous state back."""
+    try:
+        _recover(staging)
+    finally:
+        staging.lock.release()

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
-MINUTE_MS = 60_000
+from .clock import MINUTE_MS
+from .limits import DEFAULT_DAYS
 
 # Share of sessions that start in each UTC hour, Monday to Friday and at weekends.  Weekdays peak in
 # working hours; weekends are flatter and later.  Only the shape matters; they are normalised.
@@ -35,7 +34,7 @@ WEEKEND_GAP_FACTOR = tuple(round(f * 1.4, 2) for f in WEEKDAY_GAP_FACTOR)
 class Params:
     """Knobs of the user model and the flow walker; ``Params()`` is the documented default."""
 
-    backfill_days: int = 90  # users are created uniformly over this many days before the end time
+    backfill_days: int = DEFAULT_DAYS  # users are created uniformly over the days before the end
 
     # Flow walk: chance to succeed at a step is step_success_floor + step_success_gain * p.
     step_success_floor: float = 0.3

@@ -26,13 +26,6 @@ def is_number_text(text: str) -> bool:
     return len(digits) <= MAX_NUMBER_DIGITS
 
 
-def typed_value(text: str) -> str | int | float:
-    """The Python value a sheet cell stands for: ``"12"`` -> 12, ``"4.99"`` -> 4.99, else text."""
-    if not is_number_text(text):
-        return text
-    return float(text) if "." in text else int(text)
-
-
 @dataclass(frozen=True)
 class Column:
     """A named list of values, most frequent first (SPEC section 3: position is rank)."""

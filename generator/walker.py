@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from operator import mul
 
-from .clock import weekday
+from .clock import DAY_MS, HOUR_MS, weekday
 from .encoders import EventEncoder, FlatJsonEncoder
 from .params import (
-    DAY_MS,
-    HOUR_MS,
     WEEKDAY_GAP_FACTOR,
     WEEKDAY_HOURS,
     WEEKEND_GAP_FACTOR,

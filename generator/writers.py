@@ -17,8 +17,9 @@ from errno import EDQUOT, EFBIG, ELOOP, ENOSPC, EROFS
 from typing import IO
 
 from .errors import OutputError
+from .formats import Framing
+from .layout import TEMP_SUFFIX, events_name
 
-TEMP_SUFFIX = ".partial"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -125,24 +126,17 @@ class EventFiles:
     Files are named ``<stem>-SSS.<extension>`` (``.gz`` added when compressed), SSS counting from
     000; a new file starts when the next event would take the current one past ``max_bytes`` of
     content (uncompressed: what an import tool or a reader has to hold).  A file always holds at
-    least one event, so one event larger than the limit still gets written.  In ``array`` mode each
-    file is one JSON array with one event per line (``[``, events joined by ``,``, ``]``);
-    otherwise each event is a line of its own (JSON Lines).
+    least one event, so one event larger than the limit still gets written.  The format's
+    :class:`~generator.formats.Framing` says how the events sit in a file.
     """
 
     def __init__(
-        self,
-        folder: str,
-        stem: str,
-        extension: str,
-        array: bool,
-        compress: bool,
-        max_bytes: int,
+        self, folder: str, stem: str, framing: Framing, compress: bool, max_bytes: int
     ) -> None:
         self.folder = folder
         self.stem = stem
-        self.extension = extension + (".gz" if compress else "")
-        self.array = array
+        self.framing = framing
+        self.extension = framing.extension + (".gz" if compress else "")
         self.compress = compress
         self.max_bytes = max_bytes
         self.written: list[tuple[str, int]] = []  # (file name, size on disk) of closed files
@@ -150,49 +144,44 @@ class EventFiles:
         self._open()
 
     def _open(self) -> None:
-        name = f"{self.stem}-{self._sequence:03d}.{self.extension}"
+        name = events_name(self.stem, self._sequence, self.extension)
         path = os.path.join(self.folder, name)
         self._name = name
         self._file: AtomicFile = GzipAtomicFile(path) if self.compress else AtomicFile(path)
         self._events = 0
         self._content = 0
-        if self.array:
-            self._put(b"[\n")
+        self._put(self.framing.head)
 
     def _put(self, data: bytes) -> None:
-        self._file.write(data)
-        self._content += len(data)
+        if data:
+            self._file.write(data)
+            self._content += len(data)
 
     def _close_current(self) -> None:
-        if self.array:
-            self._put(b"]\n" if self._events == 0 else b"\n]\n")
+        self._put(self.framing.tail if self._events else self.framing.empty_tail)
         self._file.commit()
         self.written.append((self._name, self._file.size))
 
     def write(self, lines: list[str]) -> None:
         if not lines:
             return
-        closing = 3 if self.array else 0  # "\n]\n"
-        if self.array:
-            text = ",\n".join(lines)
-            data = (text if self._events == 0 else ",\n" + text).encode()
-        else:
-            data = ("\n".join(lines) + "\n").encode()
+        separator = self.framing.separator.decode()
+        closing = len(self.framing.tail)
+        text = separator.join(lines)
+        data = (separator + text if self._events else text).encode()
         if self._content + len(data) + closing <= self.max_bytes:
             self._put(data)
             self._events += len(lines)
             return
+        gap = self.framing.separator
         for line in lines:  # the batch does not fit: place the events one by one
             piece = line.encode()
-            extra = len(piece) + (2 if self._events else 0) if self.array else len(piece) + 1
+            extra = len(piece) + (len(gap) if self._events else 0)
             if self._events and self._content + extra + closing > self.max_bytes:
                 self._close_current()
                 self._sequence += 1
                 self._open()
-            if self.array:
-                self._put(piece if self._events == 0 else b",\n" + piece)
-            else:
-                self._put(piece + b"\n")
+            self._put(gap + piece if self._events else piece)
             self._events += 1
 
     def close(self) -> list[tuple[str, int]]:

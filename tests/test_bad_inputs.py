@@ -14,7 +14,7 @@ import pytest
 
 from event_generator import main
 from generator import load_product
-from tests.conftest import FIXTURES, example
+from tests.helpers import FIXTURES, example
 
 BAD = os.path.join(FIXTURES, "bad")
 GOOD = {
@@ -311,7 +311,7 @@ def test_check_report_data(tmp_path: os.PathLike[str]) -> None:
     ("seed", "days", "end", "words"),
     [
         (2**63, 90, "2026-11-29", "the seed must be a whole number from 0 to"),
-        (1, 36_526, "2026-11-29", "at most 36,525 days"),
+        (1, 3_661, "2026-11-29", "must be a whole number from 1 to 3,660"),
         (1, 90, "1900-02-01", "must fall between 1900-01-01 and 9999-01-01"),
         (1, 1, "9999-06-01", "must fall between 1900-01-01 and 9999-01-01"),
     ],

@@ -6,22 +6,23 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
+from typing import Any
 
 import orjson
 import pytest
 
 from event_generator import main
-from generator import OutputError, RunConfig, UsageError, generate
+from generator import OutputError, UsageError, iso, load_product, parse_iso
 from generator import output as output_module
-from generator import runner as runner_module
-from generator.clock import iso, parse_iso
-from generator.continuation import NEW_USERS_PERIOD_DAYS, NEW_USERS_SHARE
-from generator.formats import encoder_for
-from generator.loaders import load_product
-from generator.params import DAY_MS, Params
-from generator.users import Population, UserState
+from generator.clock import DAY_MS
+from generator.formats import FORMATS
+from generator.layout import STAGING
+from generator.params import Params
+from generator.record import UserNames, read_user, user_bytes
+from generator.runner import NEW_USERS_PERIOD_DAYS, NEW_USERS_SHARE
+from generator.users import Population
 from generator.walker import Walker, WalkStats
-from tests.conftest import example, tree_bytes
+from tests.helpers import continue_run, example, run_examples, saved_users, tree_bytes
 
 SEED = 11
 T1 = "2026-11-20T13:37:00Z"  # mid-day: most active users have their last day cut
@@ -31,26 +32,8 @@ def examples_product():  # type: ignore[no-untyped-def]
     return load_product(example("events.csv"), example("flows.csv"), example("lookup_table.csv"))
 
 
-def first_run(folder: str, users: int = 60, end: str = T1, **kwargs: object) -> None:
-    generate(
-        RunConfig(
-            events_path=example("events.csv"),
-            flows_path=example("flows.csv"),
-            lookup_path=example("lookup_table.csv"),
-            users=users,
-            output_dir=folder,
-            seed=SEED,
-            end_ms=parse_iso(end),
-            workers=1,
-            **kwargs,  # type: ignore[arg-type]
-        )
-    )
-
-
-def continue_run(folder: str, end: str, **kwargs: object) -> runner_module.RunResult:
-    return generate(
-        RunConfig("", "", "", 0, folder, -1, parse_iso(end), continue_run=True, **kwargs)  # type: ignore[arg-type]
-    )
+def first_run(folder: str, users: int = 60, end: str = T1, **kwargs: Any) -> None:
+    run_examples(folder, users, SEED, end_ms=parse_iso(end), workers=1, **kwargs)
 
 
 def one_long_run(users: int, first_end: str, last_end: str, fmt: str = "json"):  # type: ignore[no-untyped-def]
@@ -58,7 +41,7 @@ def one_long_run(users: int, first_end: str, last_end: str, fmt: str = "json"): 
     product = examples_product()
     params = Params()
     population = Population(product, params, SEED, parse_iso(first_end))
-    walker = Walker(product, params, SEED, parse_iso(last_end), encoder_for(fmt, product, SEED))
+    walker = Walker(product, params, SEED, parse_iso(last_end), FORMATS[fmt].encoder(product, SEED))
     lines: dict[str, list[str]] = {}
     states = []
     for index in range(users):
@@ -80,12 +63,6 @@ def events_by_user(folder: str) -> dict[str, list[dict[str, object]]]:
     return grouped
 
 
-def saved_users(folder: str) -> list[dict[str, object]]:
-    with open(os.path.join(folder, "config", "user_id_list.json"), "rb") as handle:
-        users: list[dict[str, object]] = orjson.loads(handle.read())
-    return users
-
-
 @pytest.mark.parametrize("fmt", ["json", "posthog"])
 @pytest.mark.parametrize("cut", [T1, "2026-11-21T00:00:00Z"])
 def test_a_walk_cut_and_continued_equals_one_walk(fmt: str, cut: str) -> None:
@@ -94,24 +71,22 @@ def test_a_walk_cut_and_continued_equals_one_walk(fmt: str, cut: str) -> None:
     product, whole, whole_states = one_long_run(150, cut, last, fmt)
     params = Params()
     population = Population(product, params, SEED, parse_iso(cut))
-    lookup_names = tuple(a.name for a in product.lookup.attributes)
-    secondary = product.events.secondary_keys
-    early = Walker(product, params, SEED, parse_iso(cut), encoder_for(fmt, product, SEED))
-    late = Walker(product, params, SEED, parse_iso(last), encoder_for(fmt, product, SEED))
+    names = UserNames.of(product)
+    encoder = FORMATS[fmt].encoder
+    early = Walker(product, params, SEED, parse_iso(cut), encoder(product, SEED))
+    late = Walker(product, params, SEED, parse_iso(last), encoder(product, SEED))
     resumed = 0
     for index in range(150):
         user = population.create(index)
         before: list[str] = []
         early.simulate(user, before, WalkStats.for_product(product))
-        entry = orjson.loads(orjson.dumps(user.to_json(lookup_names, secondary)))
+        entry = orjson.loads(user_bytes(user, names))
         resumed += "resume" in entry
-        again = UserState.from_json(entry, lookup_names, secondary)
+        again = read_user(entry, names, index, parse_iso(cut), "user_id_list.json")
         after: list[str] = []
         late.simulate(again, after, WalkStats.for_product(product), parse_iso(cut) - 1)
         assert before + after == whole[user.user_id]
-        assert again.to_json(lookup_names, secondary) == whole_states[index].to_json(
-            lookup_names, secondary
-        )
+        assert user_bytes(again, names) == user_bytes(whole_states[index], names)
     if cut == T1:
         assert resumed > 10, "the test must cover users whose day the end time cut"
 
@@ -130,9 +105,8 @@ def test_daily_continues_give_the_events_and_states_of_one_long_run(tmp_path) ->
     for user_id, lines in whole.items():
         assert got.get(user_id, []) == [orjson.loads(line) for line in lines]
     saved = saved_users(folder)
-    product = examples_product()
-    names = (tuple(a.name for a in product.lookup.attributes), product.events.secondary_keys)
-    assert saved[:60] == [orjson.loads(orjson.dumps(s.to_json(*names))) for s in states]
+    names = UserNames.of(examples_product())
+    assert saved[:60] == [orjson.loads(user_bytes(s, names)) for s in states]
     with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
         run = orjson.loads(handle.read())
     assert run["end"] == ends[-1] and [c["run"] for c in run["continued"]] == [1, 2, 3, 4, 5, 6]
@@ -196,7 +170,7 @@ def test_continuing_keeps_the_format_and_the_seed(tmp_path) -> None:  # type: ig
     with pytest.raises(UsageError, match="--format"):
         continue_run(folder, "2026-11-24T00:00:00Z", format="json")
     with pytest.raises(UsageError, match="--seed"):
-        generate(RunConfig("", "", "", 0, folder, 5, parse_iso("2026-11-24"), continue_run=True))
+        continue_run(folder, "2026-11-24T00:00:00Z", seed=5)
     with pytest.raises(UsageError, match="before the end"):
         continue_run(folder, "2026-11-22T00:00:00Z")
 
@@ -248,11 +222,14 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(
             raise _Killed  # between moving the old config/ away and the new one in
         real_replace(src, dst)
 
-    # A kill runs no cleanup at all.
+    def killed(staging: output_module.Staging) -> None:
+        """A kill runs no cleanup at all; only the kernel releases the folder's lock."""
+        if staging.lock.descriptor is not None:
+            os.close(staging.lock.descriptor)
+            staging.lock.descriptor = None
+
     monkeypatch.setattr(output_module.os, "replace", replace)
-    monkeypatch.setattr(runner_module.output, "recover", lambda folder: None)
-    monkeypatch.setattr(runner_module.output, "drop_later_runs", lambda folder, runs: [])
-    monkeypatch.setattr(runner_module.output, "discard", lambda staging: None)
+    monkeypatch.setattr(output_module, "roll_back_continue", killed)
     with pytest.raises(_Killed):
         continue_run(folder, later)
     monkeypatch.undo()
@@ -304,7 +281,7 @@ def test_a_continue_never_writes_through_a_symbolic_link(tmp_path) -> None:  # t
     os.symlink(elsewhere, os.path.join(folder, "events"))
     before = tree_bytes(elsewhere)
     with pytest.raises(UsageError, match="symbolic link named 'events'"):
-        generate(RunConfig("", "", "", 0, folder, -1, parse_iso("2026-11-25"), continue_run=True))
+        continue_run(folder, "2026-11-25T00:00:00Z")
     assert tree_bytes(elsewhere) == before
 
 
@@ -314,31 +291,29 @@ def test_ctrl_c_after_a_continue_is_in_place_keeps_it(tmp_path, monkeypatch) -> 
 
     folder = os.path.join(tmp_path, "out")
     first_run(folder, users=10)
-    real_discard, real_publish = output_module.discard, output_module.publish_continue
+    real_finish, real_publish = output_module.finish, output_module.publish_continue
     publishing: list[bool] = []
     pressed: list[bool] = []
 
-    def publish(folder: str, staging: str) -> None:
+    def publish(staging: output_module.Staging) -> None:
         publishing.append(True)
-        real_publish(folder, staging)
+        real_publish(staging)
 
-    def discard_with_ctrl_c(staging: str) -> None:
+    def finish_with_ctrl_c(staging: output_module.Staging) -> None:
         if publishing and not pressed:  # the tidying up after the commit point
             pressed.append(True)
             signal.raise_signal(signal.SIGINT)  # Ctrl-C, as the terminal would send it
-        real_discard(staging)
+        real_finish(staging)
 
     monkeypatch.setattr(output_module, "publish_continue", publish)
-    monkeypatch.setattr(output_module, "discard", discard_with_ctrl_c)
-    result = generate(
-        RunConfig("", "", "", 0, folder, -1, parse_iso("2026-11-25"), continue_run=True)
-    )
+    monkeypatch.setattr(output_module, "finish", finish_with_ctrl_c)
+    result = continue_run(folder, "2026-11-25T00:00:00Z")
     assert pressed and result.stats.events > 0
     with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
         assert [c["run"] for c in orjson.loads(handle.read())["continued"]] == [1]
     names = os.listdir(os.path.join(folder, "events"))
     assert any(name.startswith("run-001-") for name in names)
-    assert not os.path.exists(os.path.join(folder, output_module.STAGING))
+    assert not os.path.exists(os.path.join(folder, STAGING))
 
 
 def test_a_continue_checks_the_end_time_and_can_go_back_to_the_default_file_size(
@@ -347,9 +322,8 @@ def test_a_continue_checks_the_end_time_and_can_go_back_to_the_default_file_size
     folder = os.path.join(tmp_path, "out")
     first_run(folder, users=10, max_file_mb=1.0)
     with pytest.raises(UsageError, match="must fall between"):
-        generate(RunConfig("", "", "", 0, folder, -1, parse_iso("9999-06-01"), continue_run=True))
-    end = parse_iso("2026-11-22")
-    generate(RunConfig("", "", "", 0, folder, -1, end, max_file_mb=256.0, continue_run=True))
+        continue_run(folder, "9999-06-01T00:00:00Z")
+    continue_run(folder, "2026-11-22T00:00:00Z", max_file_mb=256.0)
     with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
         assert "max_file_mb" not in orjson.loads(handle.read())
 

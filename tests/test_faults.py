@@ -24,10 +24,19 @@ import pytest
 
 from generator import OutputError, RunConfig, generate, writers
 from generator import output as output_module
-from generator.output import STAGING, FolderState, clean_incomplete, inspect
-from tests.conftest import END, END_MS, EXAMPLE_FILES, ROOT, example, tree_bytes
+from generator.layout import PARTS, STAGING
+from generator.output import FolderState, inspect
+from tests.helpers import (
+    END,
+    EXAMPLE_FILES,
+    SCRIPT,
+    alive,
+    children,
+    continue_run,
+    examples_config,
+    tree_bytes,
+)
 
-SCRIPT = os.path.join(ROOT, "event_generator.py")
 # Big enough to take about two seconds and three chunks (so the worker pool is used), small enough
 # to keep the whole file well under a minute.
 KILL_USERS, KILL_DAYS = 2100, 14
@@ -57,29 +66,6 @@ def command(out: str, users: int = KILL_USERS, workers: int = 2, force: bool = T
 def digest(folder: str) -> dict[str, str]:
     """Relative path -> SHA-256 of every file under ``folder``."""
     return {path: hashlib.sha256(data).hexdigest() for path, data in tree_bytes(folder).items()}
-
-
-def children(pid: int) -> list[int]:
-    """Process ids whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +165,7 @@ def test_runs_killed_at_random_moments_leave_a_recognisable_folder(
     assert sorted(os.listdir(out)) == ["config", "events", "lookup_table"]
 
 
-def test_clean_incomplete_removes_only_our_remains(tmp_path: os.PathLike[str]) -> None:
+def test_force_removes_only_our_remains(tmp_path: os.PathLike[str]) -> None:
     out = os.path.join(os.fspath(tmp_path), "out")
     os.makedirs(os.path.join(out, STAGING, "events"))
     os.makedirs(os.path.join(out, "events"))
@@ -188,13 +174,14 @@ def test_clean_incomplete_removes_only_our_remains(tmp_path: os.PathLike[str]) -
     with open(os.path.join(out, "notes.txt"), "w") as handle:
         handle.write("mine")
     assert inspect(out).state is FolderState.INCOMPLETE
-    assert clean_incomplete(out) == (STAGING, "events")
-    assert tree_bytes(out) == {"notes.txt": b"mine"}
-    assert inspect(out).state is FolderState.FREE
-    assert clean_incomplete(out) == ()
+    generate(config(out, users=5, replace=True))
+    files = tree_bytes(out)
+    assert files.pop("notes.txt") == b"mine"
+    assert sorted({path.split(os.sep)[0] for path in files}) == ["config", "events", "lookup_table"]
+    assert "events/part-00000-000.json.partial" not in files
 
 
-def test_a_finished_run_next_to_a_leftover_staging_folder_is_kept(
+def test_a_finished_run_next_to_a_leftover_staging_folder_is_continued(
     tmp_path: os.PathLike[str],
 ) -> None:
     out = os.path.join(os.fspath(tmp_path), "out")
@@ -202,7 +189,7 @@ def test_a_finished_run_next_to_a_leftover_staging_folder_is_kept(
     finished = tree_bytes(out)
     os.makedirs(os.path.join(out, STAGING, "replaced", "events"))  # killed while tidying up
     assert inspect(out).state is FolderState.INCOMPLETE
-    assert clean_incomplete(out) == (STAGING,)
+    continue_run(out, END)  # to its own end: nothing to add, but the leftover is tidied
     assert tree_bytes(out) == finished and inspect(out).state is FolderState.HOLDS_RUN
 
 
@@ -210,17 +197,7 @@ def test_a_finished_run_next_to_a_leftover_staging_folder_is_kept(
 
 
 def config(out: str, users: int = 1200, replace: bool = False, seed: int = 4) -> RunConfig:
-    return RunConfig(
-        example("events.csv"),
-        example("flows.csv"),
-        example("lookup_table.csv"),
-        users,
-        out,
-        seed=seed,
-        end_ms=END_MS,
-        days=7,
-        replace=replace,
-    )
+    return examples_config(out, users, seed, days=7, replace=replace)
 
 
 def assert_previous_state(out: str, before: dict[str, bytes]) -> None:
@@ -409,7 +386,7 @@ def test_a_staging_folder_that_cannot_be_finished_is_not_left_behind(
     real_mkdir = os.mkdir
 
     def mkdir(path: str, *args: object) -> None:
-        if os.path.basename(path) == output_module.PARTS:
+        if os.path.basename(path) == PARTS:
             raise OSError(28, "No space left on device")
         real_mkdir(path, *args)  # type: ignore[arg-type]
 

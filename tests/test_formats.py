@@ -9,6 +9,7 @@ import os
 import re
 import uuid
 from datetime import datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -16,10 +17,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from event_generator import main
-from generator import InputError, RunConfig, generate
-from generator.clock import parse_iso
+from generator import InputError, RunConfig, generate, parse_iso
+from generator.formats import FORMATS
 from generator.writers import EventFiles
-from tests.conftest import END_MS, EXAMPLE_FILES, example, simple_product, tree_bytes
+from tests.helpers import (
+    END_MS,
+    EXAMPLE_FILES,
+    examples_config,
+    read_events,
+    simple_product,
+    tree_bytes,
+    typed_value,
+)
 
 USERS = 80
 SEED = 21
@@ -29,36 +38,15 @@ UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 KEYS = ("userId", "session_id", "event", "ts")
 
 
-def run(folder: str, **kwargs: object) -> str:
-    generate(
-        RunConfig(
-            events_path=example("events.csv"),
-            flows_path=example("flows.csv"),
-            lookup_path=example("lookup_table.csv"),
-            users=kwargs.pop("users", USERS),  # type: ignore[arg-type]
-            output_dir=folder,
-            seed=kwargs.pop("seed", SEED),  # type: ignore[arg-type]
-            end_ms=END_MS,
-            days=30,
-            **kwargs,  # type: ignore[arg-type]
-        )
-    )
+def run(folder: str, **kwargs: Any) -> str:
+    users = kwargs.pop("users", USERS)
+    seed = kwargs.pop("seed", SEED)
+    generate(examples_config(folder, users, seed, days=30, **kwargs))
     return folder
 
 
-def lines_of(folder: str, pattern: str = "events/*") -> list[dict[str, object]]:
-    """Every JSON object of the files matching ``pattern``: arrays, JSON Lines, gzip or not."""
-    objects: list[dict[str, object]] = []
-    for path in sorted(glob.glob(os.path.join(folder, pattern))):
-        with open(path, "rb") as handle:
-            data = handle.read()
-        if path.endswith(".gz"):
-            data = gzip.decompress(data)
-        if path.endswith((".json", ".json.gz")):
-            objects.extend(orjson.loads(data))
-        else:
-            objects.extend(orjson.loads(line) for line in data.splitlines())
-    return objects
+def lines_of(folder: str, pattern: str = "events/*") -> list[dict[str, Any]]:
+    return read_events(folder, pattern)
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +67,8 @@ def lookups(runs: dict[str, str]) -> dict[str, dict[str, object]]:
         users = orjson.loads(handle.read())
     typed = {}
     for user in users:  # the tools get sheet numbers as numbers, as events do
-        typed[user["id"]] = {k: _typed(v) for k, v in user["lookup"].items()}
+        typed[user["id"]] = {k: typed_value(v) for k, v in user["lookup"].items()}
     return typed
-
-
-def _typed(text: str) -> object:
-    return orjson.loads(text) if re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", text) else text
 
 
 def _props(event: dict[str, object]) -> dict[str, object]:
@@ -339,7 +323,8 @@ def test_rotated_files_hold_every_event_in_order_within_the_limit(
 ) -> None:
     folder = str(tmp_path_factory.mktemp("rotation"))
     events = [f'{{"n":{n},"pad":"{"x" * size}"}}' for n, size in enumerate(sizes)]
-    files = EventFiles(folder, "part-00000", "json", array, compress, limit)
+    framing = FORMATS["json" if array else "jsonl"].framing
+    files = EventFiles(folder, "part-00000", framing, compress, limit)
     for start in range(0, len(events), batch):
         files.write(events[start : start + batch])
     written = files.close()

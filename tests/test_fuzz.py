@@ -23,7 +23,7 @@ from generator import GeneratorError, InputError, RunConfig, load_product
 from generator.csvtext import decode, parse_rows
 from generator.loaders import parse_events, parse_flows, parse_lookup
 from generator.spec import EventsSpec
-from tests.conftest import EXAMPLE_FILES, FIXTURES, example
+from tests.helpers import EXAMPLE_FILES, FIXTURES, example
 
 SCALE = int(os.environ.get("HYPOTHESIS_FUZZ_SCALE", "1"))
 

@@ -17,7 +17,7 @@ if __package__ in (None, ""):
 
 from generator import RunConfig, generate
 from generator.clock import parse_iso
-from tests.conftest import FIXTURES, ROOT, tree_bytes
+from tests.helpers import FIXTURES, ROOT, tree_bytes
 
 GOLDEN = os.path.join(ROOT, "tests", "golden", "tiny")
 TINY = os.path.join(FIXTURES, "tiny")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_importing_the_core_loads_no_terminal_library() -> None:
@@ -27,7 +27,7 @@ def test_importing_the_core_loads_no_terminal_library() -> None:
 
 def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """questionary and prompt_toolkit cost 0.3 s of start-up and memory every worker inherits."""
-    from tests.conftest import END, example
+    from tests.helpers import END, example
 
     flags = ["--events", example("events.csv"), "--flows", example("flows.csv"), "--lookup",
              example("lookup_table.csv"), "--users", "5", "--output", str(tmp_path / "out"),

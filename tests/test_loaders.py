@@ -9,7 +9,7 @@ import pytest
 from event_generator import main
 from generator import InputError, load_product
 from generator.loaders import parse_events, parse_flows, parse_lookup
-from tests.conftest import FIXTURES, example
+from tests.helpers import FIXTURES, example
 
 
 def write(tmp_path: os.PathLike[str], name: str, data: bytes) -> str:

@@ -11,8 +11,8 @@ import pytest
 
 from event_generator import main
 from generator import OutputError, OutputExistsError, RunConfig, generate
-from generator.output import STAGING
-from tests.conftest import END, END_MS, EXAMPLE_FILES, example, read_events, tree_bytes
+from generator.layout import STAGING
+from tests.helpers import END, END_MS, EXAMPLE_FILES, example, read_events, tree_bytes
 
 
 def test_a_run_writes_events_users_and_lookup_table(run_examples) -> None:  # type: ignore[no-untyped-def]

@@ -24,9 +24,18 @@ from event_generator import build_parser
 from frontend import prompts
 from frontend.options import Plan, gather, load_events, load_flows
 from frontend.values import clean_path, next_free_folder
-from generator import OutputExistsError, UsageError, generate
-from generator.output import FolderState, Inspection, inspect
-from tests.conftest import END, END_MS, FIXTURES, example, tree_bytes
+from generator import (
+    ContinueConfig,
+    FolderState,
+    GeneratorError,
+    Inspection,
+    OutputExistsError,
+    UsageError,
+    carry_on,
+    generate,
+    inspect,
+)
+from tests.helpers import END, END_MS, FIXTURES, example, tree_bytes
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 CLEAR = "\x15"
@@ -173,8 +182,8 @@ def test_continuing_at_the_folder_question_carries_the_run_on(tmp_path: Any) -> 
     flags += ["--lookup", example("lookup_table.csv"), "--output", out, "--seed", "5"]
     first = generate(plan([*flags, "--end", "2026-11-20"], None).config)
     later = plan([*flags, "--end", END], DOWN + DOWN + "\r")
-    assert later.config.continue_run and later.product is None
-    result = generate(later.config)
+    assert isinstance(later.config, ContinueConfig) and later.product is None
+    result = carry_on(later.config)
     assert result.config.seed == 5 and result.config.users == first.config.users
     assert result.stats.events > 0
     assert any(name.startswith("run-001-") for name in os.listdir(os.path.join(out, "events")))
@@ -289,9 +298,11 @@ def test_replay_repeats_a_run_byte_for_byte(tmp_path: Any) -> None:
         (None, "no config/run.json in this folder"),
         ("not json", "not a run record"),
         ('{"seed": 1}', "field 'end' is missing"),
-        ('{"seed": 1, "continued": [{"run": 1}]}', "repeats a single run"),
         ('{"seed": 1, "end": "2026-01-01", "events": "e", "flows": "f", "lookup": "l",'
-         ' "users": 5, "format": "csv", "gzip": true}', "field 'format' is 'csv'"),
+         ' "users": 5, "continued": [{"run": 1, "from": "2025-12-30", "to": "2026-01-01",'
+         ' "new_users": 0, "users_total": 5, "events_written": 0}]}', "repeats a single run"),
+        ('{"seed": 1, "end": "2026-01-01", "events": "e", "flows": "f", "lookup": "l",'
+         ' "users": 5, "format": "csv", "gzip": true}', "field 'format' is \"csv\""),
         ('{"seed": 1, "end": "2026-01-01", "events": "e", "flows": "f", "lookup": "l",'
          ' "users": "many"}', "field 'users'"),
     ],
@@ -304,7 +315,7 @@ def test_a_replay_file_that_cannot_be_used_is_refused(
         target = os.path.join(tmp_path, "run.json")
         with open(target, "w") as handle:
             handle.write(content)
-    with pytest.raises(UsageError) as refused:
+    with pytest.raises(GeneratorError) as refused:
         plan(["--replay", target], None)
     assert words in str(refused.value) and refused.value.exit_status == 2
 

@@ -17,30 +17,24 @@ from hypothesis import strategies as st
 
 from generator import OutputExistsError, RunConfig, UsageError, generate
 from generator.csvtext import normalise_header
-from generator.output import STAGING, FolderState, clean_incomplete, inspect
-from generator.spec import typed_value
+from generator.layout import STAGING
+from generator.output import FolderState, inspect
 from generator.writers import safe_cell
-from tests.conftest import END_MS, FIXTURES, example, read_events, tree_bytes
+from tests.helpers import (
+    FIXTURES,
+    examples_config,
+    read_events,
+    read_json,
+    tree_bytes,
+    typed_value,
+)
 
 
 def config(
     folder: str, replace: bool = False, lookup: str | None = None, users: int = 5
 ) -> RunConfig:
-    return RunConfig(
-        example("events.csv"),
-        example("flows.csv"),
-        lookup or example("lookup_table.csv"),
-        users,
-        folder,
-        seed=5,
-        end_ms=END_MS,
-        replace=replace,
-    )
-
-
-def read_json(path: str) -> list[dict[str, object]]:
-    with open(path, "rb") as handle:
-        return orjson.loads(handle.read())  # type: ignore[no-any-return]
+    extra = {"lookup_path": lookup} if lookup else {}
+    return examples_config(folder, users, 5, replace=replace, **extra)
 
 
 def make_outside(base: str) -> tuple[str, dict[str, bytes]]:
@@ -96,8 +90,9 @@ def test_a_linked_config_never_makes_a_folder_look_finished(tmp_path: os.PathLik
         os.symlink(os.path.join(finished, name), os.path.join(out, name))
     assert inspect(out).state is FolderState.INCOMPLETE
     before = tree_bytes(finished)
-    assert clean_incomplete(out) == ("config", "lookup_table", "events")
-    assert os.listdir(out) == [] and tree_bytes(finished) == before
+    generate(config(out, replace=True, users=3))
+    assert tree_bytes(finished) == before, "the links' targets are never touched"
+    assert not any(os.path.islink(os.path.join(out, n)) for n in os.listdir(out))
 
 
 @pytest.mark.parametrize(
@@ -125,8 +120,6 @@ def test_someone_elses_folder_under_our_name_is_never_touched(
     for replace in (False, True):
         with pytest.raises(OutputExistsError, match="did not write"):
             generate(config(out, replace=replace))
-        with pytest.raises(OutputExistsError, match="did not write"):
-            clean_incomplete(out)
     assert tree_bytes(out) == before and sorted(os.listdir(out)) == [name]
 
 
@@ -261,14 +254,18 @@ def test_any_value_round_trips_exactly_through_the_json(
             with open(os.path.join(base, name), "wb") as handle:
                 handle.write(data)
         out = os.path.join(base, "out")
+        events_path, flows_path, lookup_path = (
+            os.path.join(base, n) for n in ("events.csv", "flows.csv", "lookup.csv")
+        )
         generate(
-            RunConfig(
-                *(os.path.join(base, n) for n in ("events.csv", "flows.csv", "lookup.csv")),
-                users=3,
-                output_dir=out,
-                seed=1,
-                end_ms=END_MS,
+            examples_config(
+                out,
+                3,
+                1,
                 days=3,
+                events_path=events_path,
+                flows_path=flows_path,
+                lookup_path=lookup_path,
             )
         )
         emitted = read_events(out)

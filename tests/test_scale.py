@@ -13,21 +13,22 @@ import pytest
 
 from generator import ProgressUpdate, RunConfig, UsageError, generate
 from generator import distributed as dask_runner
-from generator.output import STAGING
-from tests.conftest import END, END_MS, EXAMPLE_FILES, ROOT, example, tree_bytes
+from generator.layout import STAGING
+from tests.helpers import (
+    END,
+    END_MS,
+    EXAMPLE_FILES,
+    ROOT,
+    alive,
+    children,
+    example,
+    examples_config,
+    tree_bytes,
+)
 
 
 def _config(folder: str, users: int, **kwargs: object) -> RunConfig:
-    return RunConfig(
-        example("events.csv"),
-        example("flows.csv"),
-        example("lookup_table.csv"),
-        users,
-        folder,
-        seed=12,
-        end_ms=END_MS,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    return examples_config(folder, users, 12, **kwargs)
 
 
 def test_progress_with_several_workers_counts_every_user_and_event(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -39,27 +40,6 @@ def test_progress_with_several_workers_counts_every_user_and_event(tmp_path) -> 
     assert [u.events for u in updates] == sorted(u.events for u in updates)
     assert updates[-1].events == result.stats.events
     assert all(u.users_total == 1500 for u in updates)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for status in glob.glob("/proc/[0-9]*/status"):
-        try:
-            with open(status) as handle:
-                fields = dict(line.split(":\t", 1) for line in handle if ":\t" in line)
-        except OSError:
-            continue
-        if int(fields.get("PPid", "0").strip()) == pid:
-            found.append(int(status.split("/")[2]))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            return "\nState:\tZ" not in handle.read()
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads worker processes from /proc")
@@ -94,7 +74,7 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing_complete_looking(tmp_path)
             assert process.poll() is None, process.communicate()[1]
             assert time.monotonic() < deadline, "the workers never started writing"
             time.sleep(0.05)
-        workers = _children(process.pid)
+        workers = children(process.pid)
         assert len(workers) >= 2, workers
         os.killpg(process.pid, signal.SIGINT)
         _, err = process.communicate(timeout=60)
@@ -105,9 +85,9 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing_complete_looking(tmp_path)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in workers), "a worker outlived Ctrl-C"
+    assert not any(alive(pid) for pid in workers), "a worker outlived Ctrl-C"
     left = os.listdir(out) if os.path.isdir(out) else []
     assert not set(left) & {"events", "config", "lookup_table", STAGING}, left
 

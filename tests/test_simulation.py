@@ -8,11 +8,11 @@ from collections import Counter, defaultdict
 import orjson
 import pytest
 
-from generator.clock import parse_iso
-from generator.params import DAY_MS, Params
+from generator.clock import DAY_MS, parse_iso
+from generator.params import Params
 from generator.users import Population, UserState
 from generator.walker import Walker, WalkStats
-from tests.conftest import END_MS, simple_product
+from tests.helpers import END_MS, simple_product
 
 IDLE_MS = 30 * 60 * 1000
 

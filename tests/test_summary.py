@@ -15,7 +15,7 @@ from event_generator import main
 from frontend.progress import PlainProgress, progress_shown
 from frontend.summary import bar, print_summary, repeat_command
 from generator import ProgressUpdate
-from tests.conftest import tree_bytes
+from tests.helpers import tree_bytes
 
 
 def render(result: Any, width: int = 120, chosen: bool = False) -> str:

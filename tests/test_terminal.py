@@ -18,7 +18,7 @@ import orjson
 import pexpect
 import pytest
 
-from tests.conftest import END, EXAMPLE_FILES, FIXTURES, ROOT, example, read_events
+from tests.helpers import END, EXAMPLE_FILES, FIXTURES, ROOT, example, read_events
 
 SCRIPT = os.path.join(ROOT, "event_generator.py")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")

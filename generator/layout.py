@@ -1,0 +1,95 @@
+"""The output folder's layout: every name a run writes, and the patterns that recognise them.
+
+A run writes only ``events/``, ``lookup_table/`` and ``config/`` inside the folder the user chose,
+plus, while it runs, a hidden staging folder and a lock file.  Everything that names or recognises
+one of those files asks this module, so a name is spelled once.
+
+::
+
+    <output>/
+      events/part-CCCCC-SSS.<ext>[.gz]            a first run: chunk CCCCC, file SSS of the chunk
+      events/run-NNN-part-CCCCC-SSS.<ext>[.gz]    continue number NNN
+      lookup_table/<lookup name>.csv              one row per user
+      lookup_table/[run-NNN-]profiles-<tool>.jsonl  user profiles, for the tools that want them
+      config/run.json                             the run record (``record``)
+      config/user_id_list.json                    every user's state (``record``)
+      .event-generator-incomplete/                staging, while a run writes (``output``)
+      .event-generator.lock                       held while a run or a send uses the folder
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+EVENTS = "events"
+LOOKUP = "lookup_table"
+CONFIG = "config"
+RUN_FOLDERS = (EVENTS, LOOKUP, CONFIG)  # publishing order: config/ last, it marks a finished run
+RUN_FILE = os.path.join(CONFIG, "run.json")
+USERS_FILE = os.path.join(CONFIG, "user_id_list.json")
+STAGING = ".event-generator-incomplete"
+LOCK = ".event-generator.lock"
+TEMP_SUFFIX = ".partial"  # a file being written (``writers.AtomicFile``); renamed when complete
+
+# Inside the staging folder.
+PARTS = "parts"  # per-chunk pieces assembled at the end
+REPLACED = "replaced"  # the previous run, while a replacing run moves in
+PREVIOUS_CONFIG = "config-previous"  # a continue: the run's config/ until the new one is in
+PREVIOUS_LOOKUP = "lookup-previous"  # a continue: the lookup files it replaces
+MANIFEST = "publishing.json"  # a continue: the files it moves into events/ and lookup_table/
+
+
+def run_prefix(run_number: int) -> str:
+    """File name prefix of a run: none for the first, ``run-NNN-`` for continue number NNN."""
+    return f"run-{run_number:03d}-" if run_number else ""
+
+
+def events_stem(run_number: int, chunk: int) -> str:
+    """The events files of one chunk are ``<stem>-SSS.<extension>``."""
+    return f"{run_prefix(run_number)}part-{chunk:05d}"
+
+
+def events_name(stem: str, sequence: int, extension: str) -> str:
+    return f"{stem}-{sequence:03d}.{extension}"
+
+
+def lookup_name(name: str) -> str:
+    """The lookup table of a lookup file named ``name`` (its file name without extension)."""
+    return os.path.join(LOOKUP, f"{name}.csv")
+
+
+def profiles_name(run_number: int, kind: str) -> str:
+    """The user-profiles file of the users new in run ``run_number``, for a tool of ``kind``."""
+    return os.path.join(LOOKUP, f"{run_prefix(run_number)}profiles-{kind}.jsonl")
+
+
+def part_users(chunk: int) -> str:
+    """In the staging folder: the chunk's final user states (joined into USERS_FILE)."""
+    return os.path.join(PARTS, f"users-{chunk:05d}.json")
+
+
+def part_lookup(chunk: int) -> str:
+    return os.path.join(PARTS, f"lookup-{chunk:05d}.csv")
+
+
+def part_profiles(chunk: int) -> str:
+    return os.path.join(PARTS, f"profiles-{chunk:05d}")
+
+
+def part_saved(chunk: int) -> str:
+    """In the staging folder: a continue's saved user states of one chunk, read by its worker."""
+    return os.path.join(PARTS, f"saved-{chunk:05d}.json")
+
+
+# What each of our folders may hold for it to count as ours (anything else is someone's work).  A
+# TEMP_SUFFIX, removed before matching, is a file being written.
+EVENTS_FILE = re.compile(r"(?:run-([0-9]{3,})-)?part-[0-9]+-[0-9]+\.(?:json|jsonl)(?:\.gz)?")
+LOOKUP_FILE = re.compile(r"(?:run-([0-9]{3,})-)?profiles-[a-z]+\.jsonl|.+\.csv", re.DOTALL)
+CONFIG_FILE = re.compile(r".+\.json", re.DOTALL)
+OURS = {EVENTS: EVENTS_FILE, LOOKUP: LOOKUP_FILE, CONFIG: CONFIG_FILE}
+
+
+def is_ours(folder: str, name: str) -> bool:
+    """True when ``name`` in our ``folder`` (events, lookup_table, config) is a file we write."""
+    return OURS[folder].fullmatch(name.removesuffix(TEMP_SUFFIX)) is not None
