@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from generator.clock import parse_iso
+from generator.encoders import FlatJsonEncoder
 from generator.params import Params
 from generator.spec import EventsSpec, Flow, FlowsSpec, LookupSpec, Product
 from generator.users import Population, UserState
@@ -36,7 +37,10 @@ def figures(users: int, seed: int) -> str:
     product, params = one_step_product(), Params()
     population = Population(product, params, seed, END)
     breaks: list[tuple[float, int]] = []
-    walker = Walker(product, params, seed, END, on_break=lambda u, d: breaks.append((u.p, d)))
+    encoder = FlatJsonEncoder(product.events)
+    walker = Walker(
+        product, params, seed, END, encoder, on_break=lambda u, d: breaks.append((u.p, d))
+    )
     stats = WalkStats.for_product(product)
     states: list[UserState] = []
     for index in range(users):

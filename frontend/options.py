@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from generator import (
+    DEFAULT_CHUNK_USERS,
     DEFAULT_DAYS,
     DEFAULT_FORMAT,
     DEFAULT_MAX_FILE_MB,
@@ -90,6 +91,7 @@ class Answers:
     max_file_mb: float
     dask: str | None
     force: bool
+    chunk_users: int  # not a flag: a replayed run keeps its own (it names the files)
     origins: tuple[tuple[str, str], ...] = ()  # (answer, where it came from) for answers given
 
     def origin(self, key: str) -> str:
@@ -129,6 +131,7 @@ def resolve(args: argparse.Namespace, record: RunRecord | None, now: datetime) -
         max_file_mb=_first(max_file_mb, recorded("max_file_mb"), DEFAULT_MAX_FILE_MB),
         dask=args.dask,
         force=bool(args.force),
+        chunk_users=_first(recorded("chunk_users"), DEFAULT_CHUNK_USERS),
         origins=tuple(origins),
     )
 
@@ -318,6 +321,7 @@ def gather(
         format=given.format,
         gzip=given.gzip,
         max_file_mb=given.max_file_mb,
+        chunk_users=given.chunk_users,
         dask=given.dask,
     )
     warnings = (*loaded.warnings.get("events", ()), *loaded.warnings.get("lookup", ()))

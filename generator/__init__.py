@@ -10,12 +10,10 @@ The core never prints, prompts or reads the clock; the terminal front (``event_g
 - run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``check``
 """
 
-from .check import CheckReport, check_inputs, report_lines
+from .check import check_inputs, report_lines
 from .clock import iso, parse_iso, to_ms
 from .errors import (
-    EXIT_BAD_INPUT,
     EXIT_CANCELLED,
-    EXIT_FAILURE,
     EXIT_OK,
     GeneratorError,
     InputError,
@@ -27,6 +25,7 @@ from .errors import (
 from .formats import DEFAULT_FORMAT, FORMATS, check_names
 from .layout import RUN_FILE
 from .limits import (
+    DEFAULT_CHUNK_USERS,
     DEFAULT_DAYS,
     DEFAULT_MAX_FILE_MB,
     DEFAULT_USERS,
@@ -37,7 +36,7 @@ from .limits import (
     MAX_WORKERS,
 )
 from .loaders import load_events, load_flows, load_lookup, load_product
-from .output import FolderState, Inspection, check_free, describe, inspect
+from .output import FolderState, Inspection, check_free, inspect
 from .params import Params
 from .record import RunRecord, read_record
 from .runner import (
@@ -54,13 +53,12 @@ from .streams import new_seed
 FORMAT_NAMES = tuple(FORMATS)
 
 __all__ = [
+    "DEFAULT_CHUNK_USERS",
     "DEFAULT_DAYS",
     "DEFAULT_FORMAT",
     "DEFAULT_MAX_FILE_MB",
     "DEFAULT_USERS",
-    "EXIT_BAD_INPUT",
     "EXIT_CANCELLED",
-    "EXIT_FAILURE",
     "EXIT_OK",
     "FORMATS",
     "FORMAT_NAMES",
@@ -70,7 +68,6 @@ __all__ = [
     "MAX_USERS",
     "MAX_WORKERS",
     "RUN_FILE",
-    "CheckReport",
     "ContinueConfig",
     "EventsSpec",
     "FlowsSpec",
@@ -93,7 +90,6 @@ __all__ = [
     "check_free",
     "check_inputs",
     "check_names",
-    "describe",
     "generate",
     "inspect",
     "iso",

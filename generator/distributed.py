@@ -15,6 +15,7 @@ cannot publish anything, since only this process publishes.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 from .chunks import ChunkResult, Job, Report
@@ -38,8 +39,23 @@ class Cluster:
             pass
 
 
+# A scheduler address as Dask writes it: an optional protocol, a host and a port.
+ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}"
+)
+
+
 def connect(address: str) -> Cluster:
-    """Connect to the scheduler at ``address``, or say why not (exit status 2: nothing written)."""
+    """Connect to the scheduler at ``address``, or say why not (exit status 2: nothing written).
+
+    An address that cannot be one (``nonsense``) is refused at once: Dask itself would try to
+    reach it for 40 seconds and then fail with a traceback.
+    """
+    if not ADDRESS.fullmatch(address.strip()):
+        raise UsageError(
+            f"--dask: {address!r} is not a scheduler address; give one as the scheduler prints "
+            f"it, for example tcp://10.0.0.5:8786"
+        )
     try:
         dask_distributed = _module()
     except ImportError:
@@ -49,7 +65,7 @@ def connect(address: str) -> Cluster:
         ) from None
     try:
         client = dask_distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+    except Exception as exc:  # any failure to connect is the same answer: not reachable
         raise UsageError(
             f"--dask: cannot reach a Dask scheduler at {address!r} ({exc}); give its address, "
             f"for example tcp://10.0.0.5:8786"

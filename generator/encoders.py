@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from operator import getitem
-from typing import Any, Protocol
 
 import orjson
 
@@ -44,19 +43,6 @@ def json_text(value: str) -> str:
 def json_value(text: str) -> str:
     """A sheet cell as a JSON value: numbers as written become JSON numbers, the rest strings."""
     return text if is_number_text(text) else json_text(text)
-
-
-class EventEncoder(Protocol):
-    """What the walker needs from an encoder: a prefix per flow entry, a line per event.
-
-    The prefix is opaque to the walker (a string here; other formats keep a tuple of pieces).
-    """
-
-    def prefix(
-        self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
-    ) -> Any: ...
-
-    def line(self, prefix: Any, event: int, ms: int) -> str: ...
 
 
 class FlatJsonEncoder:

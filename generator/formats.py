@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from .encoders import (
     AmplitudeEncoder,
-    EventEncoder,
     FlatJsonEncoder,
     MixpanelEncoder,
     PosthogEncoder,
@@ -25,6 +24,7 @@ from .encoders import (
 from .errors import InputError, UsageError
 from .spec import EventsSpec, Product
 from .users import UserState
+from .walker import EventEncoder
 
 
 @dataclass(frozen=True)

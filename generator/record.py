@@ -505,7 +505,8 @@ def split_saved_users(
         writer(body + b"\n")
         count += 1
     if not closed:
-        raise InputError("the list of users is cut short (no closing ']')", file=path)
+        what = "the list of users is cut short (no closing ']')" if count else "not a list of users"
+        raise InputError(what, file=path)
     if count != expected:
         raise InputError(
             f"the file holds {count:,} users, but the run record says {expected:,}", file=path

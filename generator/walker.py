@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import mul
+from typing import Any, Protocol
 
 from .clock import DAY_MS, HOUR_MS, weekday
-from .encoders import EventEncoder, FlatJsonEncoder
 from .params import (
     WEEKDAY_GAP_FACTOR,
     WEEKDAY_HOURS,
@@ -74,6 +74,21 @@ class WalkStats:
             self.weekly_active[week] = self.weekly_active.get(week, 0) + count
 
 
+class EventEncoder(Protocol):
+    """What the walker needs from an encoder (``encoders``): a prefix per flow entry, a line per
+    event.  The prefix is opaque here (a string for the flat JSON, a tuple of pieces for others).
+
+    An encoder may also offer ``day_parts(day)``, the pieces its lines of one UTC day are built
+    from, so that the walker builds them in place without a call per event.
+    """
+
+    def prefix(
+        self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
+    ) -> Any: ...
+
+    def line(self, prefix: Any, event: int, ms: int) -> str: ...
+
+
 class _DayOver(Exception):
     """Internal: the day (or the run) ended in the middle of a session."""
 
@@ -90,14 +105,14 @@ class Walker:
         params: Params,
         seed: int,
         end_ms: int,
-        encoder: EventEncoder | None = None,
+        encoder: EventEncoder,
         on_break: BreakObserver | None = None,
     ) -> None:
         self.product = product
         self.params = params
         self.seed = seed
         self.end_ms = end_ms
-        self.encoder: EventEncoder = encoder or FlatJsonEncoder(product.events)
+        self.encoder = encoder
         self.on_break = on_break
         index = {name: i for i, name in enumerate(product.events.events)}
         self.flows = [tuple(index[s] for s in f.steps) for f in product.flows.flows]

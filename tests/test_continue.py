@@ -12,7 +12,15 @@ import orjson
 import pytest
 
 from event_generator import main
-from generator import OutputError, UsageError, iso, load_product, parse_iso
+from generator import (
+    OutputError,
+    OutputExistsError,
+    Product,
+    UsageError,
+    iso,
+    load_product,
+    parse_iso,
+)
 from generator import output as output_module
 from generator.clock import DAY_MS
 from generator.formats import FORMATS
@@ -22,13 +30,20 @@ from generator.record import UserNames, read_user, user_bytes
 from generator.runner import NEW_USERS_PERIOD_DAYS, NEW_USERS_SHARE
 from generator.users import Population
 from generator.walker import Walker, WalkStats
-from tests.helpers import continue_run, example, run_examples, saved_users, tree_bytes
+from tests.helpers import (
+    SMALL_CHUNKS,
+    continue_run,
+    example,
+    run_examples,
+    saved_users,
+    tree_bytes,
+)
 
 SEED = 11
 T1 = "2026-11-20T13:37:00Z"  # mid-day: most active users have their last day cut
 
 
-def examples_product():  # type: ignore[no-untyped-def]
+def examples_product() -> Product:
     return load_product(example("events.csv"), example("flows.csv"), example("lookup_table.csv"))
 
 
@@ -36,7 +51,7 @@ def first_run(folder: str, users: int = 60, end: str = T1, **kwargs: Any) -> Non
     run_examples(folder, users, SEED, end_ms=parse_iso(end), workers=1, **kwargs)
 
 
-def one_long_run(users: int, first_end: str, last_end: str, fmt: str = "json"):  # type: ignore[no-untyped-def]
+def one_long_run(users: int, first_end: str, last_end: str, fmt: str = "json"):
     """Users created as a run to ``first_end`` creates them, walked in one go to ``last_end``."""
     product = examples_product()
     params = Params()
@@ -91,7 +106,7 @@ def test_a_walk_cut_and_continued_equals_one_walk(fmt: str, cut: str) -> None:
         assert resumed > 10, "the test must cover users whose day the end time cut"
 
 
-def test_daily_continues_give_the_events_and_states_of_one_long_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_daily_continues_give_the_events_and_states_of_one_long_run(tmp_path) -> None:
     folder = os.path.join(tmp_path, "out")
     first_run(folder, users=60)
     ends = [T1]
@@ -117,7 +132,7 @@ def test_daily_continues_give_the_events_and_states_of_one_long_run(tmp_path) ->
     ]
 
 
-def test_new_users_arrive_in_proportion_to_the_time_passed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_new_users_arrive_in_proportion_to_the_time_passed(tmp_path) -> None:
     folder = os.path.join(tmp_path, "out")
     first_run(folder, users=300)
     middle = iso(parse_iso(T1) + 10 * DAY_MS)
@@ -144,7 +159,7 @@ def test_new_users_arrive_in_proportion_to_the_time_passed(tmp_path) -> None:  #
             assert parse_iso(str(event["ts"])) >= parse_iso(str(user["created_time"]))
 
 
-def test_a_continue_with_no_time_passed_changes_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_continue_with_no_time_passed_changes_nothing(tmp_path) -> None:
     folder = os.path.join(tmp_path, "out")
     first_run(folder)
     before = tree_bytes(folder)
@@ -157,7 +172,7 @@ def test_a_continue_with_no_time_passed_changes_nothing(tmp_path) -> None:  # ty
     assert tree_bytes(folder) == once, "continuing twice to the same end = continuing once"
 
 
-def test_continuing_keeps_the_format_and_the_seed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_continuing_keeps_the_format_and_the_seed(tmp_path) -> None:
     folder = os.path.join(tmp_path, "out")
     first_run(folder, format="segment", gzip=True)
     continue_run(folder, "2026-11-23T00:00:00Z")
@@ -175,7 +190,7 @@ def test_continuing_keeps_the_format_and_the_seed(tmp_path) -> None:  # type: ig
         continue_run(folder, "2026-11-22T00:00:00Z")
 
 
-def test_command_line_continue(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_command_line_continue(tmp_path, capsys) -> None:
     folder = os.path.join(tmp_path, "out")
     assert main(["--continue", "--output", folder, "--end", "2026-11-25"]) == 2
     assert "nothing to continue" in capsys.readouterr().err
@@ -187,7 +202,7 @@ def test_command_line_continue(tmp_path, capsys) -> None:  # type: ignore[no-unt
     assert main(["--continue"]) == 2
 
 
-def test_a_continue_on_an_empty_folder_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_continue_on_an_empty_folder_is_refused(tmp_path, capsys) -> None:
     folder = os.path.join(tmp_path, "empty")
     os.makedirs(folder)
     assert main(["--continue", "--output", folder, "--end", "2026-11-25"]) == 2
@@ -202,12 +217,12 @@ class _Killed(BaseException):
 @pytest.mark.parametrize("moment", ["before the config swap", "inside the config swap"])
 def test_a_continue_killed_while_publishing_is_repaired_by_the_next(
     moment: str,
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path,
     monkeypatch,
 ) -> None:
     clean = os.path.join(tmp_path, "clean")
     folder = os.path.join(tmp_path, "killed")
-    first_run(clean, users=1001, days=20)  # two chunks: two new events files to move
+    first_run(clean, users=21, days=20, chunk_users=SMALL_CHUNKS)  # two chunks: two new files
     shutil.copytree(clean, folder)
     later = "2026-12-01T18:00:00Z"
     continue_run(clean, later)
@@ -228,7 +243,7 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(
             os.close(staging.lock.descriptor)
             staging.lock.descriptor = None
 
-    monkeypatch.setattr(output_module.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setattr(output_module, "roll_back_continue", killed)
     with pytest.raises(_Killed):
         continue_run(folder, later)
@@ -240,12 +255,12 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(
     assert tree_bytes(folder) == expected
 
 
-def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) -> None:
     folder = os.path.join(tmp_path, "out")
-    first_run(folder, users=1001, days=20)
+    first_run(folder, users=21, days=20, chunk_users=SMALL_CHUNKS)
     before = tree_bytes(folder)
     real_replace = os.replace
-    failed = []
+    failed: list[str] = []
 
     def replace(src: str, dst: str) -> None:
         if dst == os.path.join(folder, "config") and not failed:
@@ -253,7 +268,7 @@ def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) ->
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(output_module.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(OutputError):
         continue_run(folder, "2026-12-01T00:00:00Z")
     monkeypatch.undo()
@@ -261,10 +276,10 @@ def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) ->
     assert sorted(os.listdir(folder)) == ["config", "events", "lookup_table"]
 
 
-def test_the_number_of_workers_never_changes_a_continue(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_number_of_workers_never_changes_a_continue(tmp_path) -> None:
     one = os.path.join(tmp_path, "one")
     two = os.path.join(tmp_path, "two")
-    first_run(one, users=1001, days=20, format="mixpanel")
+    first_run(one, users=41, days=20, format="mixpanel", chunk_users=SMALL_CHUNKS)
     shutil.copytree(one, two)
     later = "2026-12-20T06:00:00Z"  # a month: new users (and a profiles file) too
     continue_run(one, later, workers=1)
@@ -273,7 +288,7 @@ def test_the_number_of_workers_never_changes_a_continue(tmp_path) -> None:  # ty
     assert "lookup_table/run-001-profiles-mixpanel.jsonl" in tree_bytes(one)
 
 
-def test_a_continue_never_writes_through_a_symbolic_link(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_continue_never_writes_through_a_symbolic_link(tmp_path) -> None:
     folder = os.path.join(tmp_path, "out")
     first_run(folder, users=10)
     elsewhere = os.path.join(tmp_path, "elsewhere")
@@ -285,7 +300,7 @@ def test_a_continue_never_writes_through_a_symbolic_link(tmp_path) -> None:  # t
     assert tree_bytes(elsewhere) == before
 
 
-def test_ctrl_c_after_a_continue_is_in_place_keeps_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_after_a_continue_is_in_place_keeps_it(tmp_path, monkeypatch) -> None:
     """An interrupt that lands while the finished continue is being tidied up rolls nothing back."""
     import signal
 
@@ -317,7 +332,7 @@ def test_ctrl_c_after_a_continue_is_in_place_keeps_it(tmp_path, monkeypatch) -> 
 
 
 def test_a_continue_checks_the_end_time_and_can_go_back_to_the_default_file_size(
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path,
 ) -> None:
     folder = os.path.join(tmp_path, "out")
     first_run(folder, users=10, max_file_mb=1.0)
@@ -328,7 +343,7 @@ def test_a_continue_checks_the_end_time_and_can_go_back_to_the_default_file_size
         assert "max_file_mb" not in orjson.loads(handle.read())
 
 
-def test_a_continue_shows_the_sheet_warnings_too(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_continue_shows_the_sheet_warnings_too(tmp_path, capsys) -> None:
     folder = os.path.join(tmp_path, "out")
     lookup = os.path.join(tmp_path, "lookup.csv")
     with open(lookup, "w") as handle:
@@ -339,3 +354,34 @@ def test_a_continue_shows_the_sheet_warnings_too(tmp_path, capsys) -> None:  # t
     assert "no attributes" in capsys.readouterr().err
     assert main(["--continue", "--output", folder, "--end", "2026-11-22"]) == 0
     assert "no attributes" in capsys.readouterr().err
+
+
+def test_a_continue_checks_first_and_deletes_nothing_that_is_not_its_own(tmp_path) -> None:
+    folder = os.path.join(tmp_path, "out")
+    first_run(folder, users=10)
+    later = "2026-11-25T00:00:00Z"
+    # events/ is a link to another folder that holds files named like a continue's.
+    elsewhere = os.path.join(tmp_path, "elsewhere")
+    os.makedirs(elsewhere)
+    for name in ("run-001-part-00000-000.json", "run-002-notes.txt"):
+        with open(os.path.join(elsewhere, name), "w") as handle:
+            handle.write("precious")
+    real_events = os.path.join(tmp_path, "events-aside")
+    os.replace(os.path.join(folder, "events"), real_events)
+    os.symlink(elsewhere, os.path.join(folder, "events"))
+    with pytest.raises(UsageError, match="symbolic link"):
+        continue_run(folder, later)
+    assert sorted(os.listdir(elsewhere)) == ["run-001-part-00000-000.json", "run-002-notes.txt"]
+    os.unlink(os.path.join(folder, "events"))
+    os.replace(real_events, os.path.join(folder, "events"))
+    # A folder of the user's own, named like a continue's files, inside events/.
+    backup = os.path.join(folder, "events", "run-005-my-backup")
+    os.makedirs(backup)
+    with open(os.path.join(backup, "keep.json"), "w") as handle:
+        handle.write("[]")
+    before = tree_bytes(folder)
+    with pytest.raises(OutputExistsError, match="did not write"):
+        continue_run(folder, later)
+    assert tree_bytes(folder) == before
+    assert main(["--continue", "--output", folder, "--end", later]) == 2
+    assert tree_bytes(folder) == before

@@ -8,6 +8,7 @@ complete; and the next run produces exactly the output an undisturbed run produc
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import os
 import random
@@ -18,13 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import orjson
 import pytest
 
 from generator import OutputError, RunConfig, generate, writers
 from generator import output as output_module
-from generator.layout import PARTS, STAGING
+from generator.layout import PARTS, STAGING, TEMP_SUFFIX
 from generator.output import FolderState, inspect
 from tests.helpers import (
     END,
@@ -89,11 +91,12 @@ def assert_recognisable(out: str, reference: dict[str, str]) -> FolderState:
         assert STAGING in seen.found or not os.path.exists(os.path.join(out, "config", "run.json"))
     for base, _dirs, names in os.walk(out):
         if STAGING not in base:
-            assert not [n for n in names if n.endswith(writers.TEMP_SUFFIX)], base
+            assert not [n for n in names if n.endswith(TEMP_SUFFIX)], base
     return seen.state
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finding worker processes needs /proc")
+@pytest.mark.slow
 def test_runs_killed_at_random_moments_leave_a_recognisable_folder(
     reference: tuple[dict[str, str], float], tmp_path: os.PathLike[str]
 ) -> None:
@@ -260,7 +263,7 @@ def test_a_failure_while_moving_the_run_into_place_puts_the_previous_run_back(
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         real_replace(src, dst)
 
-    monkeypatch.setattr(output_module.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(OutputError, match="could not move the finished run"):
         generate(config(out, users=30, replace=True, seed=6))
     assert_previous_state(out, before)
@@ -360,7 +363,7 @@ def test_ctrl_c_during_the_final_renames_waits_for_them(
     out = os.path.join(os.fspath(tmp_path), "out")
     generate(config(out, users=30))
     real_replace = os.replace
-    renames = []
+    renames: list[str] = []
 
     def replace(src: str, dst: str) -> None:
         if out in (os.path.dirname(src), os.path.dirname(dst)):  # a folder moving out or in
@@ -369,7 +372,7 @@ def test_ctrl_c_during_the_final_renames_waits_for_them(
             renames.append(dst)
         real_replace(src, dst)
 
-    monkeypatch.setattr(output_module.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     result = generate(config(out, users=40, replace=True, seed=6))
     assert result.stats.users == 40
     assert len(renames) == 6, "all three folders out and all three in"
@@ -390,8 +393,72 @@ def test_a_staging_folder_that_cannot_be_finished_is_not_left_behind(
             raise OSError(28, "No space left on device")
         real_mkdir(path, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(output_module.os, "mkdir", mkdir)
+    monkeypatch.setattr(os, "mkdir", mkdir)
     with pytest.raises(OutputError, match="cannot write in the output folder"):
         generate(config(out, users=5))
     monkeypatch.undo()
     assert inspect(out).state is FolderState.FREE, "no remains that look like an incomplete run"
+
+
+# -- a worker that dies, two runs into one folder --------------------------------------------------
+
+
+def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    """Wait until ``condition`` holds, checking each time the process has had a moment to run."""
+    while not condition():
+        try:
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        raise AssertionError(f"the run ended (status {process.returncode}) before the moment came")
+
+
+def _writing(out: str) -> bool:
+    return bool(glob.glob(os.path.join(out, STAGING, "events", "*")))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finding worker processes needs /proc")
+def test_a_worker_killed_ends_the_run_with_one_message(tmp_path: os.PathLike[str]) -> None:
+    """As the out-of-memory killer would: the run ends (status 1), never waits for ever."""
+    out = os.path.join(os.fspath(tmp_path), "out")
+    run = subprocess.Popen(
+        command(out, force=False), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    _wait_until(lambda: len(children(run.pid)) >= 2 and _writing(out), run)
+    os.kill(children(run.pid)[0], signal.SIGKILL)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 1, err
+    assert err.startswith("error: a worker process was killed (SIGKILL") and err.count("\n") == 1
+    assert not os.path.exists(out), "the run created the folder, and removes it again"
+
+
+def test_a_folder_in_use_is_refused_without_a_hint_to_force(tmp_path: os.PathLike[str]) -> None:
+    out = os.path.join(os.fspath(tmp_path), "out")
+    os.makedirs(out)
+    with output_module.locked(out):  # another run holds the folder (this process, to the child)
+        done = subprocess.run(command(out, users=5), capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert f"is in use by process {os.getpid()}" in done.stderr and "--force" not in done.stderr
+    assert os.listdir(out) == [], "the lock file goes with the lock"
+
+
+@pytest.mark.slow
+def test_a_run_started_while_another_writes_the_folder_is_refused(
+    tmp_path: os.PathLike[str],
+) -> None:
+    """The race the refusal message once invited: a second --force run into a folder being
+    written.  It is refused at once and the first run finishes, whole."""
+    out = os.path.join(os.fspath(tmp_path), "out")
+    first = subprocess.Popen(
+        command(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    _wait_until(lambda: _writing(out), first)
+    second = subprocess.run(command(out, users=5), capture_output=True, text=True)
+    assert second.returncode == 2, second.stderr
+    assert f"in use by process {first.pid}" in second.stderr
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert inspect(out).state is FolderState.HOLDS_RUN
+    for path in glob.glob(os.path.join(out, "events", "*.json")):
+        with open(path, "rb") as handle:
+            assert isinstance(orjson.loads(handle.read()), list), path

@@ -23,6 +23,7 @@ from generator.writers import EventFiles
 from tests.helpers import (
     END_MS,
     EXAMPLE_FILES,
+    SMALL_CHUNKS,
     examples_config,
     read_events,
     simple_product,
@@ -206,7 +207,7 @@ def test_posthog_events_follow_the_capture_api(
 def _dedup_ids(fmt: str, folder: str) -> list[str]:
     field = {"amplitude": "insert_id", "segment": "messageId", "posthog": "uuid"}
     if fmt == "mixpanel":
-        return [str(e["properties"]["$insert_id"]) for e in lines_of(folder)]  # type: ignore[index]
+        return [str(e["properties"]["$insert_id"]) for e in lines_of(folder)]
     return [str(e[field[fmt]]) for e in lines_of(folder)]
 
 
@@ -238,9 +239,9 @@ def test_a_property_named_like_a_tool_field_is_refused(tmp_path: os.PathLike[str
 def test_gzip_compresses_every_events_file_reproducibly(
     runs: dict[str, str], tmp_path: os.PathLike[str]
 ) -> None:
-    first = run(os.path.join(tmp_path, "a"), users=1001, gzip=True)
-    second = run(os.path.join(tmp_path, "b"), users=1001, gzip=True)
-    plain = run(os.path.join(tmp_path, "c"), users=1001)
+    first = run(os.path.join(tmp_path, "a"), users=21, gzip=True, chunk_users=SMALL_CHUNKS)
+    second = run(os.path.join(tmp_path, "b"), users=21, gzip=True, chunk_users=SMALL_CHUNKS)
+    plain = run(os.path.join(tmp_path, "c"), users=21, chunk_users=SMALL_CHUNKS)
     a, b, c = tree_bytes(first), tree_bytes(second), tree_bytes(plain)
     names = sorted(n for n in a if n.startswith("events/"))
     assert names == ["events/part-00000-000.json.gz", "events/part-00001-000.json.gz"]
@@ -278,7 +279,7 @@ def test_rotation_keeps_every_file_under_the_limit_and_valid(
     assert lines_of(folder) == lines_of(runs[fmt])
 
 
-def test_format_flags_on_the_command_line(tmp_path: os.PathLike[str], capsys) -> None:  # type: ignore[no-untyped-def]
+def test_format_flags_on_the_command_line(tmp_path: os.PathLike[str], capsys) -> None:
     base = [
         *EXAMPLE_FILES,
         "--users",

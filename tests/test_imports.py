@@ -1,7 +1,11 @@
-"""The core stays free of the terminal: importing it loads neither questionary nor rich."""
+"""The core stays free of the terminal, its modules import downward only, and the front uses the
+core through its public names."""
 
 from __future__ import annotations
 
+import ast
+import glob
+import os
 import subprocess
 import sys
 
@@ -25,7 +29,7 @@ def test_importing_the_core_loads_no_terminal_library() -> None:
     assert done.stdout.strip() == ""
 
 
-def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> None:
     """questionary and prompt_toolkit cost 0.3 s of start-up and memory every worker inherits."""
     from tests.helpers import END, example
 
@@ -48,3 +52,89 @@ def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> No
         stdin=subprocess.DEVNULL,
     )
     assert done.stdout.strip().splitlines()[-1] == "0"
+
+
+# -- the layers -----------------------------------------------------------------------------------
+#
+# Each module of the core belongs to a layer and imports only from its own layer or the ones above
+# it in this list (README, Development: the picture of the modules).
+LAYERS = (
+    ("base", ("errors", "clock", "limits", "params")),
+    ("inputs", ("csvtext", "spec", "loaders")),
+    ("model", ("ranks", "streams", "users", "walker")),
+    ("output", ("layout", "encoders", "formats", "writers", "output")),
+    ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
+    ("package", ("__init__",)),
+)
+
+
+def _core_imports() -> dict[str, set[str]]:
+    """Module -> the core modules it imports (``from .x import``, ``from . import x``)."""
+    folder = os.path.join(ROOT, "generator")
+    found: dict[str, set[str]] = {}
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(folder, name), encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    imported.add(node.module.split(".")[0])
+                else:
+                    imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("generator."):
+                imported.add((node.module or "").split(".")[1])
+        found[name[:-3]] = imported
+    return found
+
+
+def test_every_core_module_has_a_layer_and_imports_only_downward() -> None:
+    rank = {module: number for number, (_, modules) in enumerate(LAYERS) for module in modules}
+    imports = _core_imports()
+    assert sorted(imports) == sorted(rank), "every module of generator/ belongs to one layer"
+    upward = [
+        f"{module} ({LAYERS[rank[module]][0]}) imports {other} ({LAYERS[rank[other]][0]})"
+        for module, others in imports.items()
+        for other in sorted(others)
+        if rank[other] > rank[module]
+    ]
+    assert upward == []
+
+
+def test_the_core_has_no_import_circle() -> None:
+    imports = _core_imports()
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, " -> ".join((*path, module))
+        if module in done:
+            return
+        for other in imports[module]:
+            visit(other, (*path, module))
+        done.add(module)
+
+    for module in imports:
+        visit(module, ())
+
+
+def test_the_front_uses_the_core_through_its_public_names_only() -> None:
+    """The front imports ``generator`` (its ``__all__``), never a module inside it."""
+    import generator
+
+    sources = [os.path.join(ROOT, "event_generator.py")]
+    sources += glob.glob(os.path.join(ROOT, "frontend", "*.py"))
+    for source in sources:
+        with open(source, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("generator"):
+                where = f"{os.path.basename(source)}, line {node.lineno}"
+                assert node.module == "generator", f"{where}: imports {node.module}"
+                for alias in node.names:
+                    assert alias.name in generator.__all__, f"{where}: {alias.name} is not public"
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("generator.") for a in node.names), source
+    for name in generator.__all__:
+        assert hasattr(generator, name), name

@@ -1,25 +1,22 @@
-"""Large sheets load in seconds: 10,000 events, 1,000 flows and 100,000 lookup rows.
+"""Large sheets load: 10,000 events, 1,000 flows and 100,000 lookup rows.
 
-``python3 tests/test_large_inputs.py`` prints the timings quoted in the README (Hardening).
+How long they take is measured by ``python3 benchmarks/large_inputs.py`` (README, Hardening), not
+here: a timed assert fails on a loaded machine and proves nothing on a fast one.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 
-if __package__ in (None, ""):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pytest
 
-from generator import InputError, load_product
-from generator.check import check_inputs, report_lines
+from generator import InputError, check_inputs, load_product, report_lines
 from generator.loaders import parse_events
 
 EVENTS, FLOWS, STEPS, LOOKUP_ROWS = 10_000, 1_000, 8, 100_000
 PROPERTIES, ATTRIBUTES = 8, 6
-BOUND_S = 10.0  # generous: the load takes well under a second on one core of a laptop
 
 
 def write_large_sheets(folder: str, typo: bool = False) -> tuple[str, str, str]:
@@ -79,33 +76,18 @@ def timed_load(folder: str) -> dict[str, float]:
     }
 
 
-def test_large_sheets_load_in_seconds() -> None:
+@pytest.mark.slow
+def test_large_sheets_load_and_a_typo_in_the_last_flow_is_found() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        times = timed_load(folder)
-    assert times["load"] < BOUND_S, times
-    assert times["check"] < BOUND_S, times
-    assert times["typo refused"] < BOUND_S, times
+        timed_load(folder)
 
 
 def test_a_wide_stray_row_does_not_stall_loading() -> None:
     """One row of 300,000 cells (a cell far to the right) once took 40 s to read as columns."""
     wide = "shardkeys,event\nuserId,App Open\n" + "," * 300_000 + "stray\n" + "x,y\n" * 2_000
-    start = time.perf_counter()
     try:
         parse_events(wide, "events.csv")
     except InputError as error:
         assert "under a blank header" in str(error) and "column 300001" in str(error)
     else:
         raise AssertionError("a value under a blank header was not refused")
-    assert time.perf_counter() - start < 2.0
-
-
-if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as scratch:
-        result = timed_load(scratch)
-    print(
-        f"{EVENTS:,} events x {PROPERTIES} properties, {FLOWS:,} flows x {STEPS} steps, "
-        f"{LOOKUP_ROWS:,} lookup rows x {ATTRIBUTES} attributes ({result['MB']:.1f} MB): "
-        f"load {result['load']:.2f} s, --check {result['check']:.2f} s, "
-        f"a typo in the last flow refused in {result['typo refused']:.2f} s"
-    )

@@ -22,18 +22,23 @@ from rich.console import Console
 
 from event_generator import build_parser
 from frontend import prompts
-from frontend.options import Plan, gather, load_events, load_flows
+from frontend.options import Plan, gather
 from frontend.values import clean_path, next_free_folder
 from generator import (
+    DEFAULT_USERS,
     ContinueConfig,
     FolderState,
     GeneratorError,
     Inspection,
     OutputExistsError,
+    Product,
+    RunConfig,
     UsageError,
     carry_on,
     generate,
     inspect,
+    load_events,
+    load_flows,
 )
 from tests.helpers import END, END_MS, FIXTURES, example, tree_bytes
 
@@ -76,7 +81,7 @@ def test_a_bad_number_is_asked_again_and_enter_takes_the_default() -> None:
     with keys("abc\r" + CLEAR + "0\r" + CLEAR + "25\r") as kwargs:
         assert prompts.ask_users(**kwargs) == 25
     with keys("\r") as kwargs:
-        assert prompts.ask_users(**kwargs) == prompts.DEFAULT_USERS
+        assert prompts.ask_users(**kwargs) == DEFAULT_USERS
 
 
 def test_file_answers_that_are_not_files_are_refused_in_the_prompt(tmp_path: Any) -> None:
@@ -180,7 +185,7 @@ def test_continuing_at_the_folder_question_carries_the_run_on(tmp_path: Any) -> 
     out = os.path.join(tmp_path, "out")
     flags = ["--users", "6", "--events", example("events.csv"), "--flows", example("flows.csv")]
     flags += ["--lookup", example("lookup_table.csv"), "--output", out, "--seed", "5"]
-    first = generate(plan([*flags, "--end", "2026-11-20"], None).config)
+    first = generate(new_run([*flags, "--end", "2026-11-20"], None).config)
     later = plan([*flags, "--end", END], DOWN + DOWN + "\r")
     assert isinstance(later.config, ContinueConfig) and later.product is None
     result = carry_on(later.config)
@@ -190,6 +195,21 @@ def test_continuing_at_the_folder_question_carries_the_run_on(tmp_path: Any) -> 
 
 
 # -- flags, replay file and questions together ---------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class NewRun:
+    """A plan for a new run (not a continue), typed as such."""
+
+    config: RunConfig
+    product: Product
+    seed_chosen: bool
+
+
+def new_run(argv: list[str], typed: str | None, console: Console | None = None) -> NewRun:
+    got = plan(argv, typed, console)
+    assert isinstance(got.config, RunConfig) and got.product is not None
+    return NewRun(got.config, got.product, got.seed_chosen)
 
 
 def plan(argv: list[str], typed: str | None, console: Console | None = None) -> Plan:
@@ -205,7 +225,7 @@ def test_enter_through_every_question_uses_the_examples_and_a_new_folder(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    first = plan(["--seed", "1"], "\r" * 5)
+    first = new_run(["--seed", "1"], "\r" * 5)
     config = first.config
     assert (config.users, config.output_dir, config.replace) == (1000, "output", False)
     for path, name in (
@@ -219,14 +239,14 @@ def test_enter_through_every_question_uses_the_examples_and_a_new_folder(
     os.makedirs(os.path.join("output", "config"))
     with open(os.path.join("output", "config", "run.json"), "w") as handle:
         handle.write("{}")
-    assert plan([], "\r" * 5).config.output_dir == "output-2"
+    assert new_run([], "\r" * 5).config.output_dir == "output-2"
 
 
 def test_values_given_by_flags_are_not_asked(tmp_path: Any) -> None:
     console = Console(file=io.StringIO(), width=200)
     out = os.path.join(tmp_path, "out")
     # Only the flows and lookup questions are asked: two Enters, then the pipe is closed.
-    got = plan(
+    got = new_run(
         ["--users", "7", "--events", example("events.csv"), "--output", out, "--end", END],
         "\r\r",
         console,
@@ -255,7 +275,7 @@ def test_a_flows_flag_must_fit_the_events_answer(tmp_path: Any) -> None:
     console = Console(file=io.StringIO(), width=300)
     typed = "\r" + CLEAR + bad("events_no_event_column.csv") + "\r" + CLEAR
     typed += example("events.csv") + "\r\r\r"
-    got = plan(["--flows", example("flows.csv"), "--seed", "3"], typed, console)
+    got = new_run(["--flows", example("flows.csv"), "--seed", "3"], typed, console)
     assert got.config.flows_path == example("flows.csv")
     assert "no 'event' column" in console.file.getvalue()  # type: ignore[attr-defined]
 
@@ -264,12 +284,12 @@ def test_a_folder_holding_a_run_is_replaced_or_another_chosen(tmp_path: Any) -> 
     out = os.path.join(tmp_path, "out")
     flags = ["--users", "3", "--events", example("events.csv"), "--flows", example("flows.csv")]
     flags += ["--lookup", example("lookup_table.csv"), "--output", out, "--seed", "2"]
-    generate(plan([*flags, "--end", END], None).config)
+    generate(new_run([*flags, "--end", END], None).config)
     assert inspect(out).state is FolderState.HOLDS_RUN
-    assert plan(flags, DOWN + "\r").config.replace
-    other = plan(flags, "\r\r")  # another folder; Enter takes the default offered
+    assert new_run(flags, DOWN + "\r").config.replace
+    other = new_run(flags, "\r\r")  # another folder; Enter takes the default offered
     assert (other.config.output_dir, other.config.replace) == (out + "-2", False)
-    assert plan([*flags, "--force"], "").config.replace  # --force: nothing asked
+    assert new_run([*flags, "--force"], "").config.replace  # --force: nothing asked
     with pytest.raises(OutputExistsError, match="already holds a previous run"):
         plan(flags, None)  # without a terminal: refused before the run is announced (exit 2)
 
@@ -278,17 +298,21 @@ def test_replay_repeats_a_run_byte_for_byte(tmp_path: Any) -> None:
     first = os.path.join(tmp_path, "first")
     flags = ["--users", "30", "--events", example("events.csv"), "--flows", example("flows.csv")]
     flags += ["--lookup", example("lookup_table.csv"), "--output", first, "--days", "20"]
-    original = plan(flags, None)  # no seed, no end: both chosen
+    original = new_run(flags, None)  # no seed, no end: both chosen
     assert original.seed_chosen
     generate(original.config, product=original.product)
     again = os.path.join(tmp_path, "again")
-    replayed = plan(["--replay", first, "--output", again], None)
-    recorded = {"output_dir": again, "format": "json", "gzip": False}  # as run.json states them
+    replayed = new_run(["--replay", first, "--output", again], None)
+    recorded: dict[str, Any] = {
+        "output_dir": again,
+        "format": "json",
+        "gzip": False,
+    }  # as run.json states them
     assert replayed.config == dataclasses.replace(original.config, **recorded)
     generate(replayed.config, product=replayed.product)
     assert tree_bytes(first) == tree_bytes(again)
     # A flag overrides the replay file; the output folder is asked when not given.
-    changed = plan(["--replay", os.path.join(first, "config", "run.json"), "--users", "4"], "\r")
+    changed = new_run(["--replay", os.path.join(first, "config", "run.json"), "--users", "4"], "\r")
     assert (changed.config.users, changed.config.seed) == (4, original.config.seed)
 
 
@@ -339,7 +363,7 @@ def test_a_column_the_chosen_format_sets_itself_is_refused_before_the_run(
     # Answered at the question: the message shows and the question is asked again.
     shown = io.StringIO()
     typed = CLEAR + "3\r" + CLEAR + events + "\r" + CLEAR + example("events.csv") + "\r\r\r"
-    answered = plan(["--format", "mixpanel", "--output", os.path.join(tmp_path, "o")], typed,
+    answered = new_run(["--format", "mixpanel", "--output", os.path.join(tmp_path, "o")], typed,
                     Console(file=shown, width=200))  # fmt: skip
     assert "'time' is a field mixpanel sets itself" in shown.getvalue()
     assert answered.config.events_path.endswith("events.csv") and answered.config.users == 3

@@ -19,6 +19,7 @@ from tests.helpers import (
     END_MS,
     EXAMPLE_FILES,
     ROOT,
+    SMALL_CHUNKS,
     alive,
     children,
     example,
@@ -31,19 +32,20 @@ def _config(folder: str, users: int, **kwargs: object) -> RunConfig:
     return examples_config(folder, users, 12, **kwargs)
 
 
-def test_progress_with_several_workers_counts_every_user_and_event(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_progress_with_several_workers_counts_every_user_and_event(tmp_path) -> None:
     updates: list[ProgressUpdate] = []
-    result = generate(_config(str(tmp_path / "out"), 1500, workers=2), progress=updates.append)
+    config = _config(str(tmp_path / "out"), 230, workers=2, chunk_users=SMALL_CHUNKS * 10)
+    result = generate(config, progress=updates.append)
     done = [u.users_done for u in updates]
-    assert done == sorted(done) and done[-1] == 1500
-    assert len(updates) >= 15, "workers report every 100 users, not only at the end"
+    assert done == sorted(done) and done[-1] == 230
+    assert len(updates) >= 3, "workers report every 100 users, not only at the end of a chunk"
     assert [u.events for u in updates] == sorted(u.events for u in updates)
     assert updates[-1].events == result.stats.events
-    assert all(u.users_total == 1500 for u in updates)
+    assert all(u.users_total == 230 for u in updates)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads worker processes from /proc")
-def test_ctrl_c_stops_every_worker_and_leaves_nothing_complete_looking(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_stops_every_worker_and_leaves_nothing_complete_looking(tmp_path) -> None:
     out = str(tmp_path / "out")
     command = [
         sys.executable,
@@ -92,7 +94,7 @@ def test_ctrl_c_stops_every_worker_and_leaves_nothing_complete_looking(tmp_path)
     assert not set(left) & {"events", "config", "lookup_table", STAGING}, left
 
 
-def test_a_missing_dask_install_is_one_clear_message(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_dask_install_is_one_clear_message(tmp_path, monkeypatch) -> None:
     def missing() -> None:
         raise ImportError("No module named 'distributed'")
 
@@ -105,7 +107,7 @@ def test_a_missing_dask_install_is_one_clear_message(tmp_path, monkeypatch) -> N
 
 def test_an_unreachable_scheduler_is_refused_before_anything_is_written(
     tmp_path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     pytest.importorskip("distributed")
     monkeypatch.setattr(dask_runner, "CONNECT_TIMEOUT", "1s")
     out = str(tmp_path / "out")
@@ -114,18 +116,29 @@ def test_an_unreachable_scheduler_is_refused_before_anything_is_written(
     assert not os.path.exists(out)
 
 
-def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("address", ["nonsense", "tcp://", "http://host:8786/path", ""])
+def test_a_dask_address_that_cannot_be_one_is_refused_at_once(tmp_path, address: str) -> None:
+    """Dask would try ``nonsense`` for 40 s and end in a traceback: refused before it is asked."""
+    out = str(tmp_path / "out")
+    with pytest.raises(UsageError, match="is not a scheduler address"):
+        generate(_config(out, 10, dask=address or " "))
+    assert not os.path.exists(out)
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path, monkeypatch) -> None:
     distributed = pytest.importorskip("distributed")
     local = str(tmp_path / "local")
     remote = str(tmp_path / "remote")
-    generate(_config(local, 2100, workers=1))
+    generate(_config(local, 45, workers=1, chunk_users=SMALL_CHUNKS))
     generate(_config(str(tmp_path / "local-segment"), 300, format="segment", gzip=True))
     with distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     ) as cluster:
         updates: list[ProgressUpdate] = []
         result = generate(
-            _config(remote, 2100, dask=cluster.scheduler_address), progress=updates.append
+            _config(remote, 45, dask=cluster.scheduler_address, chunk_users=SMALL_CHUNKS),
+            progress=updates.append,
         )
         # A relative output folder (the workers have working folders of their own) and a format.
         monkeypatch.chdir(tmp_path)
@@ -136,7 +149,7 @@ def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path, monkeypat
     )
     assert tree_bytes(remote) == tree_bytes(local)
     assert len(os.listdir(os.path.join(remote, "events"))) == 3
-    assert updates[-1].users_done == 2100 and updates[-1].events == result.stats.events
+    assert updates[-1].users_done == 45 and updates[-1].events == result.stats.events
 
 
 def test_the_walker_builds_the_same_lines_as_the_encoder_would() -> None:
@@ -157,7 +170,7 @@ def test_the_walker_builds_the_same_lines_as_the_encoder_would() -> None:
     slow = CallsPerLine(product.events)
     assert slow.day_parts(20_000) is None
     outputs = []
-    for encoder in (None, slow):
+    for encoder in (FlatJsonEncoder(product.events), slow):
         walker = Walker(product, params, 4, END_MS, encoder=encoder)
         stats = WalkStats.for_product(product)
         lines: list[str] = []

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from generator.clock import DAY_MS, parse_iso
+from generator.encoders import FlatJsonEncoder
 from generator.params import Params
 from generator.users import Population, UserState
 from generator.walker import Walker, WalkStats
@@ -17,11 +18,12 @@ from tests.helpers import END_MS, simple_product
 IDLE_MS = 30 * 60 * 1000
 
 
-def walk(product, users: int, seed: int = 11, on_break=None, params: Params | None = None):  # type: ignore[no-untyped-def]
+def walk(product, users: int, seed: int = 11, on_break=None, params: Params | None = None):
     """Walk ``users`` users; return (their final states, their parsed events, the stats)."""
     params = params or Params()
     population = Population(product, params, seed, END_MS)
-    walker = Walker(product, params, seed, END_MS, on_break=on_break)
+    encoder = FlatJsonEncoder(product.events)
+    walker = Walker(product, params, seed, END_MS, encoder, on_break=on_break)
     stats = WalkStats.for_product(product)
     states: list[UserState] = []
     events: list[dict[str, object]] = []
@@ -35,7 +37,7 @@ def walk(product, users: int, seed: int = 11, on_break=None, params: Params | No
 
 
 @pytest.fixture(scope="module")
-def population_2000():  # type: ignore[no-untyped-def]
+def population_2000():
     """2,000 users of a one-step product: the day-level model alone, quick to walk."""
     breaks: list[tuple[float, int]] = []
     states, _events, stats = walk(
@@ -47,21 +49,21 @@ def population_2000():  # type: ignore[no-untyped-def]
     return states, stats, breaks
 
 
-def test_about_70_percent_of_users_churn_over_90_days(population_2000) -> None:  # type: ignore[no-untyped-def]
+def test_about_70_percent_of_users_churn_over_90_days(population_2000) -> None:
     states, stats, _ = population_2000
     share = sum(u.churned for u in states) / len(states)
     assert 0.60 <= share <= 0.80, share
     assert stats.churned == sum(u.churned for u in states)
 
 
-def test_churned_users_liked_the_product_less(population_2000) -> None:  # type: ignore[no-untyped-def]
+def test_churned_users_liked_the_product_less(population_2000) -> None:
     states, _, _ = population_2000
     churned = statistics.mean(u.p for u in states if u.churned)
     retained = statistics.mean(u.p for u in states if not u.churned)
     assert churned + 0.05 < retained, (churned, retained)
 
 
-def test_breaks_last_1_to_30_days_and_longer_for_low_p(population_2000) -> None:  # type: ignore[no-untyped-def]
+def test_breaks_last_1_to_30_days_and_longer_for_low_p(population_2000) -> None:
     _, _, breaks = population_2000
     assert len(breaks) > 1000
     assert min(d for _, d in breaks) >= 1 and max(d for _, d in breaks) <= 30
@@ -112,7 +114,7 @@ def test_good_users_finish_more_flows_than_poor_users() -> None:
     product = simple_product(flows=(("A", "B", "C", "D"),))
     params = Params()
     population = Population(product, params, 3, END_MS)
-    walker = Walker(product, params, 3, END_MS)
+    walker = Walker(product, params, 3, END_MS, FlatJsonEncoder(product.events))
     completion = {}
     for p in (0.1, 0.5, 0.9):
         stats = WalkStats.for_product(product)
@@ -182,7 +184,7 @@ def test_users_are_created_across_the_window_and_start_then() -> None:
     thirds = Counter(min(2, (END_MS - c) * 3 // window) for c in created)
     assert all(abs(thirds[k] / 4000 - 1 / 3) < 0.04 for k in range(3))
     states, events, _ = walk(simple_product(), 200)
-    first = {}
+    first: dict[object, int] = {}
     for e in events:
         first.setdefault(e["userId"], parse_iso(str(e["ts"])))
     for user in states:
@@ -192,8 +194,8 @@ def test_users_are_created_across_the_window_and_start_then() -> None:
 
 def test_weekday_working_hours_are_busier_than_nights_and_weekends() -> None:
     _, events, _ = walk(simple_product(), 400, seed=21)
-    by_hour = Counter()
-    by_kind = Counter()
+    by_hour: Counter[int] = Counter()
+    by_kind: Counter[str] = Counter()
     for e in events:
         t = parse_iso(str(e["ts"]))
         day = t // DAY_MS

@@ -41,7 +41,7 @@ def spawn(cwd: Any, *flags: str) -> pexpect.spawn:
         encoding="utf-8",
         timeout=60,
     )
-    child.screen = []  # type: ignore[attr-defined]
+    child.screen = []
     return child
 
 
