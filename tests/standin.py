@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from generator.clock import parse_iso
+
 MB = 1_000_000
 
 
@@ -50,7 +52,7 @@ class StandIn:
         key: str,
         faults: dict[int, Fault] | None = None,
         clock: Callable[[], float] | None = None,
-        on_request: Callable[[int, str], None] | None = None,
+        on_request: Callable[[int, str], bool] | None = None,
     ) -> None:
         import time
 
@@ -58,7 +60,8 @@ class StandIn:
         self.key = key
         self.faults = dict(faults or {})
         self.clock = clock or time.monotonic
-        self.on_request = on_request  # (request number, "before" | "after") -> None
+        # (request number, "before" | "after") -> True to drop a request "before" accepting it
+        self.on_request = on_request
         self.lock = threading.Lock()
         self.requests = 0
         self.accepted = 0
@@ -67,7 +70,7 @@ class StandIn:
         self.profiles: Counter[str] = Counter()
         self.batch_sizes: list[int] = []
         self.refusals: list[str] = []
-        self.historical: list[bool] = []
+        self.historical: list[tuple[bool, int]] = []  # per batch: the flag, its latest event
         self._recent: dict[str, deque[tuple[float, int]]] = {}
         self._server: ThreadingHTTPServer | None = None
 
@@ -77,6 +80,7 @@ class StandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # the answer's head and body in one write (no delayed-ACK stall)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -93,9 +97,15 @@ class StandIn:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a sender killed mid-request resets its connection: expected here
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -113,8 +123,8 @@ class StandIn:
         with self.lock:
             self.requests += 1
             number = self.requests
-        if self.on_request is not None:
-            self.on_request(number, "before")
+        if self.on_request is not None and self.on_request(number, "before"):
+            return 503, {}, b'{"error":"dropped"}'  # the test dropped it (its sender is gone)
         fault = self.faults.get(number)
         if fault is not None:
             with self.lock:
@@ -263,7 +273,8 @@ class StandIn:
         for event in batch:
             if event["properties"].get("$geoip_disable") is not True:
                 raise Refusal(400, "event without $geoip_disable: GeoIP would use the sender")
-        self.historical.append(data["historical_migration"])
+        latest = max(parse_iso(e["timestamp"]) for e in batch)
+        self.historical.append((data["historical_migration"], latest))
         return lambda: self._count(e["uuid"] for e in batch)
 
     def _count(self, ids: Any, profiles: bool = False) -> None:
