@@ -142,8 +142,8 @@ def _progress_shown(
         return
     bar = Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} items"),
+        BarColumn(bar_width=20),
+        TextColumn("{task.fields[count]}"),
         TextColumn("{task.fields[batches]:,} batches {task.fields[retries]:,} retries"),
         TextColumn("[magenta]{task.fields[rate]}"),
         TextColumn("left"),
@@ -153,7 +153,9 @@ def _progress_shown(
         get_time=get_time,
     )
     with bar:
-        task = bar.add_task("checking", total=None, batches=0, retries=0, rate="", note="")
+        task = bar.add_task(
+            "checking", total=None, count="", batches=0, retries=0, rate="", note=""
+        )
 
         def update(report: SendProgress) -> None:
             shown.last = report
@@ -173,6 +175,7 @@ def _progress_shown(
                 description=f"sending to {title}",
                 total=report.items_total,
                 completed=report.items_done,
+                count=f"{report.items_done:,}/{report.items_total:,} items",
                 batches=report.batches,
                 retries=report.retries,
                 rate=f"{rate:,.0f} items/s",

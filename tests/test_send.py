@@ -449,3 +449,25 @@ def test_a_send_killed_at_random_points_delivers_everything_once_when_run_again(
         assert extra <= 1000 * len(doubled)
         if not doubled:
             assert extra == 0
+
+
+def test_the_progress_bar_shows_items_rate_retries_and_waits() -> None:
+    import io
+
+    from rich.console import Console
+
+    from frontend.send import _progress_shown, _Shown
+    from generator.delivery import SendProgress
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=160)
+    now = [0.0]
+    with _progress_shown(console, "PostHog", _Shown(), get_time=lambda: now[0]) as show:
+        show(SendProgress("checking", 1, 3, 0, 0))
+        now[0] = 1.0
+        show(SendProgress("sending", 0, 3, 1000, 5000, 1, 0))
+        now[0] = 2.0
+        show(SendProgress("sending", 1, 3, 2000, 5000, 2, 1, 7.0, "HTTP 429"))
+    text = screen.getvalue()
+    assert "sending to PostHog" in text and "2,000/5,000 items" in text
+    assert "waiting 7 s: HTTP 429" in text and "500 items/s" in text and "1 retries" in text
