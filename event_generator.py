@@ -30,6 +30,7 @@ try:
         EXIT_OK,
         FORMAT_NAMES,
         FORMATS,
+        TOOLS,
         ContinueConfig,
         GeneratorError,
         RunResult,
@@ -120,6 +121,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask",
         metavar="ADDRESS",
         help="generate on a Dask cluster (scheduler address; the output folder must be shared)",
+    )
+    # --send: upload a finished run to an analytics tool (frontend/send.py, generator/delivery).
+    parser.add_argument(
+        "--send",
+        choices=list(TOOLS),
+        help="upload the run to this tool: after making it, or the run already in --output when "
+        "no other run flag is given (see README, Sending a run to a tool)",
+    )
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the tool's key for --send (default: $AMPLITUDE_API_KEY, $MIXPANEL_PROJECT_TOKEN, "
+        "$SEGMENT_WRITE_KEY or $POSTHOG_API_KEY, which keeps it out of your shell history); "
+        "never written to a file",
+    )
+    parser.add_argument(
+        "--region",
+        choices=("us", "eu", "in"),
+        help="the tool's data region for --send (default: us; in: Mixpanel only)",
+    )
+    parser.add_argument(
+        "--endpoint", metavar="URL", help="--send to this base URL (self-hosted PostHog, a proxy)"
+    )
+    parser.add_argument(
+        "--resend", action="store_true", help="--send everything again, even what was delivered"
     )
     return parser
 
@@ -239,6 +265,11 @@ def _main(argv: Sequence[str] | None) -> int:
         args = build_parser().parse_args(argv)
         if args.check:
             return check_files(args)
+        if args.send is not None:  # checked before any question; no run flag: send --output
+            from frontend.send import prepare_send, send_shown
+
+            if prepare_send(args):
+                return send_shown(args, console, errors)
         plan = gather(
             args, datetime.now(UTC), interactive=interactive, console=asked_on, **prompt_kwargs
         )
@@ -263,6 +294,8 @@ def _main(argv: Sequence[str] | None) -> int:
         where = escape(result.config.output_dir)
         errors.print(f"[bold]Cancelled[/] (the run in {where} is complete)")
         return EXIT_CANCELLED
+    if args.send is not None:  # the run is complete: send it (frontend/send.py)
+        return send_shown(args, console, errors, result.config.output_dir)
     return EXIT_OK
 
 

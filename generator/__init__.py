@@ -8,13 +8,18 @@ The core never prints, prompts or reads the clock; the terminal front (``event_g
 - model: ``ranks``, ``streams``, ``users``, ``walker``
 - output: ``layout``, ``encoders``, ``formats``, ``writers``, ``output``
 - run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``check``
+- delivery: ``delivery/`` (``--send``: the tools' rules, the run's files, HTTP, the journal)
 """
 
 from .check import check_inputs, report_lines
 from .clock import iso, parse_iso, to_ms
+from .delivery import TOOLS, SendConfig, SendProgress, SendResult, destination, send_run
+from .delivery import tool_for as send_tool
+from .delivery.runfiles import run_format
 from .errors import (
     EXIT_CANCELLED,
     EXIT_OK,
+    DeliveryError,
     GeneratorError,
     InputError,
     OutputError,
@@ -68,7 +73,9 @@ __all__ = [
     "MAX_USERS",
     "MAX_WORKERS",
     "RUN_FILE",
+    "TOOLS",
     "ContinueConfig",
+    "DeliveryError",
     "EventsSpec",
     "FlowsSpec",
     "FolderState",
@@ -85,11 +92,15 @@ __all__ = [
     "RunConfig",
     "RunRecord",
     "RunResult",
+    "SendConfig",
+    "SendProgress",
+    "SendResult",
     "UsageError",
     "carry_on",
     "check_free",
     "check_inputs",
     "check_names",
+    "destination",
     "generate",
     "inspect",
     "iso",
@@ -101,5 +112,8 @@ __all__ = [
     "parse_iso",
     "read_record",
     "report_lines",
+    "run_format",
+    "send_run",
+    "send_tool",
     "to_ms",
 ]

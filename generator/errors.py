@@ -83,6 +83,13 @@ class OutputError(GeneratorError):
     exit_status = EXIT_FAILURE
 
 
+class DeliveryError(GeneratorError):
+    """A send to an analytics tool stopped part-way (the tool refused a batch, or kept failing);
+    what was acknowledged is recorded, so the same command continues where it stopped."""
+
+    exit_status = EXIT_FAILURE
+
+
 def _rebuild(
     cls: type[GeneratorError], message: str, file: str | None, row: int | None, column: int | None
 ) -> GeneratorError:

@@ -15,6 +15,7 @@ one of those files asks this module, so a name is spelled once.
       config/user_id_list.json                    every user's state (``record``)
       .event-generator-incomplete/                staging, while a run writes (``output``)
       .event-generator.lock                       held while a run or a send uses the folder
+      sent-to-<tool>.json                         what --send has delivered (``delivery``)
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def lookup_name(name: str) -> str:
 def profiles_name(run_number: int, kind: str) -> str:
     """The user-profiles file of the users new in run ``run_number``, for a tool of ``kind``."""
     return os.path.join(LOOKUP, f"{run_prefix(run_number)}profiles-{kind}.jsonl")
+
+
+def journal_name(tool: str) -> str:
+    """The record of what ``--send`` delivered to ``tool``: beside the run's folders, not in
+    config/, which a continue replaces whole."""
+    return f"sent-to-{tool}.json"
 
 
 def part_users(chunk: int) -> str:

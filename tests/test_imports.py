@@ -64,30 +64,55 @@ LAYERS = (
     ("model", ("ranks", "streams", "users", "walker")),
     ("output", ("layout", "encoders", "formats", "writers", "output")),
     ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
+    (
+        "delivery",
+        (
+            "delivery.tools",
+            "delivery.http",
+            "delivery.journal",
+            "delivery.runfiles",
+            "delivery.send",
+            "delivery.__init__",
+        ),
+    ),
     ("package", ("__init__",)),
 )
 
 
 def _core_imports() -> dict[str, set[str]]:
-    """Module -> the core modules it imports (``from .x import``, ``from . import x``)."""
-    folder = os.path.join(ROOT, "generator")
+    """Module -> the core modules it imports (``from .x import``, ``from ..x import``,
+    ``from . import x``); modules of a subpackage are named ``package.module``."""
+    top = os.path.join(ROOT, "generator")
     found: dict[str, set[str]] = {}
-    for name in sorted(os.listdir(folder)):
-        if not name.endswith(".py"):
-            continue
-        with open(os.path.join(folder, name), encoding="utf-8") as handle:
+    for path in sorted(glob.glob(os.path.join(top, "**", "*.py"), recursive=True)):
+        name = os.path.relpath(path, top)[:-3].replace(os.sep, ".")
+        package = name.rsplit(".", 1)[0] if "." in name else ""
+        with open(path, encoding="utf-8") as handle:
             tree = ast.parse(handle.read())
         imported: set[str] = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                if node.module:
-                    imported.add(node.module.split(".")[0])
-                else:
-                    imported.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("generator."):
-                imported.add((node.module or "").split(".")[1])
-        found[name[:-3]] = imported
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            base = package if node.level == 1 else ""
+            if node.module:
+                target = f"{base}.{node.module}" if base else node.module
+                imported.add(_module_of(target, found_names=_names(top)))
+            else:
+                for alias in node.names:
+                    imported.add(f"{base}.{alias.name}" if base else alias.name)
+        imported.discard(name)
+        found[name] = imported
     return found
+
+
+def _names(top: str) -> set[str]:
+    paths = glob.glob(os.path.join(top, "**", "*.py"), recursive=True)
+    return {os.path.relpath(p, top)[:-3].replace(os.sep, ".") for p in paths}
+
+
+def _module_of(target: str, found_names: set[str]) -> str:
+    """``delivery.tools`` stays itself; ``delivery`` (a package) is its ``delivery.__init__``."""
+    return target if target in found_names else f"{target}.__init__"
 
 
 def test_every_core_module_has_a_layer_and_imports_only_downward() -> None:

@@ -1,0 +1,274 @@
+"""``--send TOOL``: the send's flags checked before anything runs, its progress, and its summary.
+
+The core (:mod:`generator.delivery`) does the sending and reports through a callback; this module
+turns that into a progress bar (or a few plain lines without a terminal) and, at the end, says
+what was sent where and how to see it in the tool.  The key is taken from ``--api-key`` or the
+tool's environment variable and never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from generator import (
+    EXIT_CANCELLED,
+    EXIT_OK,
+    GeneratorError,
+    SendConfig,
+    SendProgress,
+    SendResult,
+    UsageError,
+    destination,
+    iso,
+    run_format,
+    send_run,
+    to_ms,
+)
+from generator import send_tool as _tool_for
+
+# Flags that make (or continue) a run; without any of them, --send sends the run in --output.
+_RUN_FLAGS = (
+    "events", "flows", "lookup", "users", "replay", "seed", "end", "days", "format", "gzip",
+    "max_file_mb", "continue_run", "dask", "force",
+)  # fmt: skip
+
+# Where to look once the events are there (the tools' own names for their screens).
+_WHERE = {
+    "amplitude": "In Amplitude, open User Look-Up, or an Event Segmentation chart from {first} "
+    "to {last}; Amplitude makes a batch queryable within about 15 minutes.",
+    "mixpanel": "In Mixpanel, open Events (or an Insights report) from {first} to {last}; the "
+    "profiles are under Users.",
+    "segment": "In Segment, the source's Debugger shows the latest messages; each connected "
+    "destination receives them from there.",
+    "posthog": "In PostHog, open Activity (or an insight) from {first} to {last}; a historical "
+    "import can take a while to appear.",
+}
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, name, None)
+    return value not in (None, False)
+
+
+def api_key(args: argparse.Namespace) -> str:
+    """The key for ``--send``: ``--api-key``, else the tool's environment variable."""
+    tool = _tool_for(args.send)
+    key = args.api_key if args.api_key is not None else os.environ.get(tool.env, "")
+    if not key.strip():
+        raise UsageError(
+            f"--send {tool.name} needs the {tool.title} {tool.key_name}: set {tool.env} (or give "
+            f"--api-key)"
+        )
+    return key.strip()
+
+
+def prepare_send(args: argparse.Namespace) -> bool:
+    """Check the send's flags before anything runs; True when there is no run to make first
+    (``--send`` with ``--output`` only: send the run already there).
+
+    When a run is made first, it is made in the tool's format: ``--format`` defaults to the tool,
+    and another format is refused here, before any question or file.
+    """
+    tool = _tool_for(args.send)
+    destination(tool, args.region, args.endpoint)  # a region the tool lacks, a bad URL
+    api_key(args)
+    send_only = not any(_given(args, name) for name in _RUN_FLAGS)
+    if send_only:
+        if not args.output:
+            raise UsageError(
+                f"--send {tool.name} needs --output: the folder of the run to send (or the "
+                f"run's own flags, to make it first)"
+            )
+        return True
+    if args.continue_run and args.output:
+        made_in = run_format(args.output) if os.path.isdir(args.output) else tool.name
+        if made_in != tool.name:
+            raise UsageError(
+                f"the run in {args.output} was made in the {made_in!r} format; --send "
+                f"{tool.name} takes a run made with --format {tool.name}"
+            )
+    elif args.format is None and not args.replay:
+        args.format = tool.name
+    elif args.format is not None and args.format != tool.name:
+        raise UsageError(
+            f"--send {tool.name} needs a run made with --format {tool.name}, not --format "
+            f"{args.format}"
+        )
+    return False
+
+
+class _Shown:
+    """Keeps the last progress report, for the message of a send that is cancelled."""
+
+    def __init__(self) -> None:
+        self.last: SendProgress | None = None
+        self.first_done: int | None = None
+
+
+@contextmanager
+def _progress_shown(
+    console: Console, title: str, shown: _Shown, get_time: Callable[[], float] = time.monotonic
+) -> Iterator[Callable[[SendProgress], None]]:
+    started = get_time()
+    if not console.is_terminal:
+        steps = [0, 0]  # tenths shown, retries shown
+
+        def plain(report: SendProgress) -> None:
+            shown.last = report
+            if report.phase == "checking":
+                return
+            if shown.first_done is None:
+                shown.first_done = report.items_done
+            if report.waiting_s > 0:
+                # A retry's wait is news; the short pauses that keep to a rate limit are not.
+                if report.retries > steps[1] or report.waiting_s >= 10:
+                    steps[1] = report.retries
+                    console.print(
+                        f"waiting {report.waiting_s:,.1f} s: {report.note}", soft_wrap=True
+                    )
+                return
+            tenth = report.items_done * 10 // max(1, report.items_total)
+            if tenth <= steps[0]:
+                return
+            steps[0] = tenth
+            rate = (report.items_done - shown.first_done) / max(get_time() - started, 1e-9)
+            console.print(
+                f"{report.items_done:,}/{report.items_total:,} items sent to {title}, "
+                f"{report.batches:,} batches, {report.retries:,} retries, {rate:,.0f} items/s",
+                soft_wrap=True,
+            )
+
+        yield plain
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=20),
+        TextColumn("{task.fields[count]}"),
+        TextColumn("{task.fields[batches]:,} batches {task.fields[retries]:,} retries"),
+        TextColumn("[magenta]{task.fields[rate]}"),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        TextColumn("[yellow]{task.fields[note]}"),
+        console=console,
+        get_time=get_time,
+    )
+    with bar:
+        task = bar.add_task(
+            "checking", total=None, count="", batches=0, retries=0, rate="", note=""
+        )
+
+        def update(report: SendProgress) -> None:
+            shown.last = report
+            if report.phase == "checking":
+                bar.update(
+                    task,
+                    description=f"checking file {report.files_done}/{report.files_total}",
+                )
+                return
+            if shown.first_done is None:
+                shown.first_done = report.items_done
+            elapsed = max(get_time() - started, 1e-9)
+            rate = (report.items_done - shown.first_done) / elapsed
+            note = f"waiting {report.waiting_s:,.0f} s: {report.note}" if report.waiting_s else ""
+            bar.update(
+                task,
+                description=f"sending to {title}",
+                total=report.items_total,
+                completed=report.items_done,
+                count=f"{report.items_done:,}/{report.items_total:,} items",
+                batches=report.batches,
+                retries=report.retries,
+                rate=f"{rate:,.0f} items/s",
+                note=escape(note[:60]),
+            )
+
+        yield update
+
+
+def _day(ms: int) -> str:
+    return iso(ms)[:10] if ms else "?"
+
+
+def print_send_summary(console: Console, result: SendResult, seconds: float, folder: str) -> None:
+    """What was sent where, and how to see it in the tool."""
+    journal = escape(result.journal)
+    if result.already_complete:
+        console.print(
+            f"Everything in [bold]{escape(folder)}[/] was already sent to {result.title} "
+            f"({escape(result.destination)}): {result.events_total:,} events"
+            + (f" and {result.profiles_total:,} profiles" if result.profiles_total else "")
+            + f", recorded in {journal}. Nothing was sent; give --resend to send it all again.",
+            soft_wrap=True,
+        )
+        return
+    profiles = f" and {result.profiles_sent:,} profiles" if result.profiles_sent else ""
+    split = f" ({result.splits:,} split in two)" if result.splits else ""
+    console.print(
+        f"Sent [bold]{result.events_sent:,}[/] events{profiles} from {escape(folder)} to "
+        f"{result.title} ({escape(result.destination)}) in {seconds:,.1f} s: "
+        f"{result.batches:,} batches{split}, {result.retries:,} retries.",
+        soft_wrap=True,
+    )
+    before = result.events_before + result.profiles_before
+    if before:
+        console.print(
+            f"{before:,} items sent by an earlier --send were skipped (recorded in {journal}).",
+            soft_wrap=True,
+        )
+    where = _WHERE[result.tool].format(first=_day(result.first_ms), last=_day(result.last_ms))
+    console.print(where, soft_wrap=True)
+
+
+def send_shown(
+    args: argparse.Namespace, console: Console, errors: Console, folder: str | None = None
+) -> int:
+    """Send the run in ``folder`` (default ``--output``) as the flags say; show the progress and
+    the summary; return the exit status (0, 1 the send stopped, 2 refused, 130 cancelled)."""
+    output = folder or args.output
+    tool = _tool_for(args.send)
+    shown = _Shown()
+    started = time.monotonic()
+    try:
+        config = SendConfig(
+            output_dir=output,
+            tool=tool.name,
+            api_key=api_key(args),
+            region=args.region,
+            endpoint=args.endpoint,
+            resend=bool(args.resend),
+            now_ms=to_ms(datetime.now(UTC)),
+        )
+        console.print(f"Sending [bold]{escape(output)}[/] to {tool.title}", soft_wrap=True)
+        with _progress_shown(console, tool.title, shown) as progress:
+            result = send_run(
+                config,
+                clock=time.monotonic,
+                sleep=time.sleep,
+                draw=random.Random().random,
+                wall_clock=time.time,
+                progress=progress,
+            )
+    except GeneratorError as error:
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        return error.exit_status
+    except (KeyboardInterrupt, EOFError):
+        done = shown.last.items_done if shown.last and shown.last.phase == "sending" else 0
+        total = shown.last.items_total if shown.last and shown.last.phase == "sending" else 0
+        sent = f": {done:,} of {total:,} items are delivered" if total else ""
+        errors.print(
+            f"[bold]Cancelled[/]{sent}; run the same command again to send the rest",
+            soft_wrap=True,
+        )
+        return EXIT_CANCELLED
+    print_send_summary(console, result, time.monotonic() - started, output)
+    return EXIT_OK
