@@ -510,7 +510,9 @@ def _recover(staging: Staging) -> None:
         try:
             config = os.path.join(folder, layout.CONFIG)
             previous = staging.staged(layout.PREVIOUS_CONFIG)
-            if not os.path.lexists(config) and os.path.isfile(os.path.join(previous, "run.json")):
+            if not os.path.lexists(config) and os.path.isfile(
+                os.path.join(previous, os.path.basename(layout.RUN_FILE))
+            ):
                 os.replace(previous, config)
             kept = staging.staged(layout.PREVIOUS_LOOKUP)
             for name in manifest["lookup"]:

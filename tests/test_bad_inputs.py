@@ -7,8 +7,10 @@ file (and row and column where there is one), exit status 2, no traceback and no
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+from typing import Any
 
 import pytest
 
@@ -329,3 +331,61 @@ def test_the_core_refuses_numbers_past_its_bounds(
     with pytest.raises(UsageError, match=re.escape(words)):
         config.check()
     RunConfig(GOOD["events"], GOOD["flows"], GOOD["lookup"], 5, "out", 2**63 - 1, 0).check()
+
+
+@pytest.mark.parametrize(
+    ("flag", "check", "lowest", "highest"),
+    [
+        ("users", "check_users", 1, "MAX_USERS"),
+        ("seed", "check_seed", 0, "MAX_SEED"),
+        ("days", "check_days", 1, "MAX_DAYS"),
+        ("workers", "check_workers", 1, "MAX_WORKERS"),
+    ],
+)
+def test_every_flag_has_the_core_s_bounds(flag: str, check: str, lowest: int, highest: str) -> None:
+    """The front parses a flag within exactly the bounds the core enforces on a run."""
+    from frontend.values import NUMBER_FLAGS, parse_flag
+    from generator import UsageError, limits
+
+    top = getattr(limits, highest)
+    core = getattr(limits, check)
+    assert NUMBER_FLAGS[flag] == (lowest, top)
+    for value in (lowest, top):
+        assert parse_flag(flag, str(value)) == value and core(value) == value
+    for value in (lowest - 1, top + 1):
+        with pytest.raises(UsageError):
+            parse_flag(flag, str(value))
+        with pytest.raises(UsageError):
+            core(value)
+
+
+def test_the_file_size_flag_has_the_core_s_bounds() -> None:
+    from frontend.values import size_mb
+    from generator import UsageError, limits
+
+    top = limits.MAX_FILE_MB
+    assert size_mb(str(top)) == top == limits.check_max_file_mb(top)
+    for text in (str(top * 1.0001), "0", "-1", "nan", "inf", "1e303", "1e999"):
+        with pytest.raises(UsageError):
+            size_mb(text)
+        with pytest.raises(UsageError):
+            limits.check_max_file_mb(float(text))
+
+
+def test_every_flag_s_bound_reaches_a_run() -> None:
+    """A run made through the library with a value the command line refuses is refused too."""
+    from generator import RunConfig, UsageError, limits
+
+    config = RunConfig(GOOD["events"], GOOD["flows"], GOOD["lookup"], 5, "out", 1, 0)
+    changes: tuple[tuple[str, Any], ...] = (
+        ("users", limits.MAX_USERS + 1),
+        ("days", limits.MAX_DAYS + 1),
+        ("seed", limits.MAX_SEED + 1),
+        ("workers", limits.MAX_WORKERS + 1),
+        ("max_file_mb", limits.MAX_FILE_MB * 2),
+        ("chunk_users", 0),
+    )
+    for field, value in changes:
+        with pytest.raises(UsageError):
+            dataclasses.replace(config, **{field: value}).check()
+    config.check()

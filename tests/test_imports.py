@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
 
 
@@ -163,3 +165,18 @@ def test_the_front_uses_the_core_through_its_public_names_only() -> None:
                 assert not any(a.name.startswith("generator.") for a in node.names), source
     for name in generator.__all__:
         assert hasattr(generator, name), name
+
+
+def test_the_installed_command_and_the_script_are_the_same_program() -> None:
+    """The [project.scripts] entry point and ``python3 event_generator.py``: one program."""
+    import shutil
+
+    command = shutil.which("event-generator")
+    if command is None:
+        pytest.skip("the package is not installed as a command in this environment")
+    for argv in (
+        [command, "--help"],
+        [sys.executable, os.path.join(ROOT, "event_generator.py"), "--help"],
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0 and "--events PATH" in done.stdout, done.stderr

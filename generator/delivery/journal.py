@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from ..errors import OutputError, UsageError
-from ..layout import journal_name
+from ..layout import TEMP_SUFFIX, journal_name
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Journal:
         self._write()
 
     def _write(self) -> None:
-        partial = self.path + ".partial"
+        partial = self.path + TEMP_SUFFIX
         data = orjson.dumps(self._data, option=orjson.OPT_INDENT_2) + b"\n"
         try:
             if os.path.lexists(partial):
