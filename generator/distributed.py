@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 from typing import Any
 
 from .chunks import ChunkResult, Job, Report
@@ -23,6 +24,7 @@ from .errors import GeneratorError, OutputError, UsageError
 from .pool import generate_here, keep_freed_memory
 
 CONNECT_TIMEOUT = "20s"  # how long to wait for the scheduler before giving up
+WATCH_SECONDS = 0.5  # how often the cluster's workers are counted while chunks run
 
 
 class Cluster:
@@ -89,20 +91,41 @@ def _no_report(users: int, events: int) -> None:
 
 
 def run_chunks(cluster: Cluster, job: Job, on_progress: Report) -> dict[int, ChunkResult]:
-    """Generate every chunk of ``job`` on the cluster; return the results by chunk."""
+    """Generate every chunk of ``job`` on the cluster; return the results by chunk.
+
+    A worker that leaves the cluster while the run is on ends the run (exit status 1, naming
+    it), as a dead local worker does: Dask would retry its chunk elsewhere, or, with no worker
+    left, wait for ever; either way the run would no longer be the one the user watches.
+    """
     client = cluster.client
+    workers = set(client.scheduler_info()["workers"])
     shared = client.scatter(job, broadcast=True)
     futures = [client.submit(_chunk_task, shared, chunk, pure=False) for chunk in job.chunks]
+    pending = set(futures)
+    finished = threading.Event()  # set whenever a chunk ends (or fails)
+    for future in futures:
+        future.add_done_callback(lambda _future: finished.set())
     results: dict[int, ChunkResult] = {}
     try:
-        for future in _module().as_completed(futures, loop=client.loop):
-            result = future.result()
-            results[result.chunk] = result
-            on_progress(len(job.users_of(result.chunk)), result.stats.events)
+        while pending:
+            finished.wait(WATCH_SECONDS)
+            finished.clear()
+            done = {future for future in pending if future.done()}
+            pending -= done
+            for future in done:
+                result = future.result()
+                results[result.chunk] = result
+                on_progress(len(job.users_of(result.chunk)), result.stats.events)
+            lost = sorted(workers - set(client.scheduler_info()["workers"]))
+            if lost and pending:
+                raise OutputError(
+                    f"the Dask worker {lost[0]} left the cluster at {cluster.address} during the "
+                    f"run; the run was stopped and no incomplete file was kept"
+                )
     except (GeneratorError, KeyboardInterrupt):
         client.cancel(futures, force=True)
         raise
-    except Exception as exc:  # a worker lost, the scheduler gone: the cluster's own errors
+    except Exception as exc:  # the scheduler gone, a task's own failure: the cluster's errors
         client.cancel(futures, force=True)
         raise OutputError(
             f"the Dask cluster at {cluster.address} failed the run ({type(exc).__name__}: {exc})"

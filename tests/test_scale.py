@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
-from generator import ProgressUpdate, RunConfig, UsageError, generate
+from generator import OutputError, ProgressUpdate, RunConfig, UsageError, generate
 from generator import distributed as dask_runner
 from generator.layout import STAGING
 from tests.helpers import (
@@ -178,3 +179,32 @@ def test_the_walker_builds_the_same_lines_as_the_encoder_would() -> None:
             walker.simulate(population.create(index), lines, stats)
         outputs.append((lines, stats))
     assert outputs[0] == outputs[1] and len(outputs[0][0]) > 1000
+
+
+@pytest.mark.slow
+def test_a_dask_worker_lost_ends_the_run_with_one_message(tmp_path) -> None:
+    """As a local worker killed: exit status 1 naming what happened, nothing left staged."""
+    distributed = pytest.importorskip("distributed")
+    out = str(tmp_path / "out")
+    staged = os.path.join(out, STAGING, "events")
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        victim = next(iter(cluster.workers.values())).process.pid
+        killed = threading.Event()
+
+        def kill_when_writing() -> None:
+            while not (os.path.isdir(staged) and os.listdir(staged)):
+                if killed.wait(0.02):  # the run ended first
+                    return
+            os.kill(victim, signal.SIGKILL)
+            killed.set()
+
+        killer = threading.Thread(target=kill_when_writing, daemon=True)
+        killer.start()
+        config = _config(out, 2000, chunk_users=SMALL_CHUNKS, dask=cluster.scheduler_address)
+        with pytest.raises(OutputError, match="left the cluster"):
+            generate(config)
+        killed.set()
+        killer.join()
+    assert not os.path.exists(out)
