@@ -4,7 +4,7 @@ The core never prints, prompts or reads the clock; the terminal front (``event_g
 ``frontend/``) uses only the names below.  Layers, each importing only from those above it:
 
 - base: ``errors``, ``clock``, ``limits``, ``params``
-- inputs: ``csvtext``, ``spec``, ``loaders``
+- inputs: ``csvtext``, ``spec``, ``headers``, ``loaders``
 - model: ``ranks``, ``streams``, ``users``, ``walker``
 - output: ``layout``, ``encoders``, ``formats``, ``writers``, ``output``
 - run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``check``

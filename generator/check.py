@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .csvtext import shown
 from .loaders import load_product
 from .ranks import rank_weights
-from .spec import Column, Product, is_number_text
+from .spec import EVENT, FLOW, KEY, SESSION, USER, Column, Product, is_number_text
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class ColumnReport:
     values: tuple[str, ...]
     shares: tuple[float, ...]  # 0..1, one per value; the rank decides it
     numbers: tuple[bool, ...]  # per value, written to JSON as a number (properties only; else ())
+    drawn: str = ""  # properties: when the value is drawn (its scope), as a sentence piece
+    carried_by: tuple[str, ...] = ()  # properties: the events that carry it; () every event
+    partner: str = ""  # properties: "with OTHER": the column whose row it takes
 
     @property
     def count(self) -> int:
@@ -57,10 +60,27 @@ class CheckReport:
     warnings: tuple[str, ...]
 
 
+_DRAWN = {
+    USER: "once per user, for life (shares are of users)",
+    KEY: "one per {key} value (shares are of {key} values)",
+    SESSION: "at the start of each session",
+    FLOW: "each time a flow is entered",
+    EVENT: "for every event",
+}
+
+
 def _column(column: Column, numbers: bool) -> ColumnReport:
     flags = tuple(is_number_text(v) for v in column.values) if numbers else ()
+    drawn = _DRAWN[column.scope].format(key=column.key) if numbers else ""
     return ColumnReport(
-        column.name, column.column, column.values, rank_weights(len(column.values)), flags
+        column.name,
+        column.column,
+        column.values,
+        rank_weights(len(column.values)),
+        flags,
+        drawn,
+        column.events,
+        column.partner,
     )
 
 
@@ -99,6 +119,11 @@ def _percent(share: float) -> str:
 def _column_lines(report: ColumnReport, limit: int) -> list[str]:
     kind = "value" if report.count == 1 else "values"
     lines = [f"  {report.name} (column {report.column}, {report.count} {kind})"]
+    if report.drawn:
+        partner = f"with {shown(report.partner)} (its row), " if report.partner else ""
+        lines.append(f"      drawn: {partner}{report.drawn}")
+        carried = ", ".join(shown(e) for e in report.carried_by) or "every event"
+        lines.append(f"      written on: {carried}")
     for rank in range(min(limit, report.count)):
         number = "  (number)" if report.numbers and report.numbers[rank] else ""
         value, share = shown(report.values[rank]), _percent(report.shares[rank])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from dataclasses import replace
 
 from .csvtext import (
     RawColumn,
@@ -21,6 +22,7 @@ from .csvtext import (
     shown,
 )
 from .errors import InputError
+from .headers import apply_items, resolve_partners, split_header
 from .spec import Column, EventsSpec, Flow, FlowsSpec, LookupSpec, Product
 
 SHARDKEYS_HEADERS = ("shardkeys", "shardkey")
@@ -160,11 +162,20 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
                     row=1,
                     column=other.column,
                 )
+    raw_properties = [c for c in columns if c is not shard and c is not event]
+    headers = [split_header(c.header, name, c.column) for c in raw_properties]
     properties = [
-        _to_column(c, name, "property") for c in columns if c is not shard and c is not event
+        replace(_to_column(c, name, "property"), name=h.name, header=c.header)
+        for c, h in zip(raw_properties, headers)
     ]
     taken = [primary, session_key, *secondary, *RESERVED_FIELDS]
     _refuse_duplicate_columns(properties, name, "property")
+    bare = tuple(p.name for p in properties)
+    properties = [
+        apply_items(p, h, name, primary, session_key, tuple(secondary), tuple(events), bare)
+        for p, h in zip(properties, headers)
+    ]
+    properties = resolve_partners(properties, name)
     for prop in properties:
         clash = [t for t in taken if t.casefold() == prop.name.casefold()]
         if clash:

@@ -26,13 +26,32 @@ def is_number_text(text: str) -> bool:
     return len(digits) <= MAX_NUMBER_DIGITS
 
 
+# What a property belongs to (SPEC section 1, second edition): when its value is drawn.
+USER = "user"  # once per user, at creation, for life
+KEY = "key"  # once per value of a secondary shard key (a device has one platform)
+SESSION = "session"  # at the start of each session
+FLOW = "flow"  # each time the user enters a flow (the default, as in the first edition)
+EVENT = "event"  # for every event
+
+
 @dataclass(frozen=True)
 class Column:
-    """A named list of values, most frequent first (SPEC section 3: position is rank)."""
+    """A named list of values, most frequent first (SPEC section 3: position is rank).
 
-    name: str
+    A property column also says what it belongs to (``headers``): its scope, the events that carry
+    it (none listed: every event) and the column whose draw it follows (``with``).  Lookup
+    attributes keep the defaults.
+    """
+
+    name: str  # the field's name: the header without its bracketed items
     values: tuple[str, ...]
     column: int  # 1-based position in its file, for messages
+    scope: str = FLOW
+    key: str = ""  # scope KEY: the secondary shard key whose values bind it
+    events: tuple[str, ...] = ()  # written only on these events; () on every event
+    partner: str = ""  # "with OTHER": takes the value in the row of OTHER's draw
+    header: str = ""  # the header as written, for messages
+    scope_given: bool = False  # the header named a scope (it must agree with a partner's)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> No
 # it in this list (README, Development: the picture of the modules).
 LAYERS = (
     ("base", ("errors", "clock", "limits", "params")),
-    ("inputs", ("csvtext", "spec", "loaders")),
+    ("inputs", ("csvtext", "spec", "headers", "loaders")),
     ("model", ("ranks", "streams", "users", "walker")),
     ("output", ("layout", "encoders", "formats", "writers", "output")),
     ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
