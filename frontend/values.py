@@ -8,6 +8,7 @@ from datetime import datetime
 
 from generator import UsageError
 from generator.clock import parse_iso, to_ms
+from generator.limits import MAX_FILE_MB, MIN_FILE_MB
 
 MAX_NUMBER = 10**18  # larger is a typo (and Python refuses to parse numbers of 4,300 digits)
 MAX_USERS = 100_000_000  # about 6 TB of JSON with the examples; more is surely a typo
@@ -36,13 +37,21 @@ def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMB
 
 
 def size_mb(text: str) -> float:
-    """Parse --max-file-mb: a number of megabytes (10^6 bytes) above 0, decimals allowed."""
+    """Parse --max-file-mb: a number of megabytes (10^6 bytes), decimals allowed, within bounds.
+
+    Python reads ``1e303``, ``nan`` and ``inf`` as floats; the bounds keep them (and a
+    kilobyte-sized typo) from reaching the writers, where ``1e303 * 10**6`` overflows.
+    """
     try:
         value = float(text.strip())
     except ValueError:
-        value = 0.0
-    if not value > 0 or value != value or value == float("inf"):
-        raise UsageError(f"--max-file-mb must be a number of megabytes above 0, not {text!r}")
+        value = float("nan")
+    if not MIN_FILE_MB <= value <= MAX_FILE_MB:  # False for NaN as well
+        shown = text if len(text) <= 30 else text[:29] + "…"
+        raise UsageError(
+            f"--max-file-mb must be a number of megabytes from {MIN_FILE_MB:g} to "
+            f"{MAX_FILE_MB:,.0f}, not {shown!r}"
+        )
     return value
 
 

@@ -23,7 +23,7 @@ import orjson
 from . import continuation, distributed, formats, output
 from .clock import formatter, iso
 from .errors import UsageError
-from .limits import check_window
+from .limits import check_file_mb, check_window
 from .loaders import load_product
 from .params import Params
 from .spec import Product
@@ -66,8 +66,8 @@ class RunConfig:
             raise UsageError(
                 f"unknown format {self.format!r}; choose one of {', '.join(formats.FORMATS)}"
             )
-        if self.max_file_mb is not None and not self.max_file_mb > 0:
-            raise UsageError(f"the file size limit must be above 0 MB, not {self.max_file_mb}")
+        if self.max_file_mb is not None:
+            check_file_mb(self.max_file_mb)
         if self.workers < 1:
             raise UsageError(f"the number of workers must be at least 1, not {self.workers}")
         if self.continue_run:

@@ -212,6 +212,13 @@ FLAG_CASES = [
     (["--days", "99999999999"], "re:(backfill window|--days) must be (at most|a whole number)"),
     (["--workers", "0"], "--workers must be a whole number"),
     (["--workers", "two"], "--workers must be a whole number"),
+    # Numbers that are floats to Python but overflow (or are not numbers) once made bytes.
+    (["--max-file-mb", "1e303"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "1e308"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "1e400"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "nan"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb=-inf"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "1e-300"], "--max-file-mb must be a number of megabytes from 0.001 to"),
     (["--force=yes"], "ignored explicit argument"),
     (["--check=1"], "ignored explicit argument"),
     (["--bogus"], "unrecognized arguments: --bogus"),
@@ -329,3 +336,17 @@ def test_the_core_refuses_numbers_past_its_bounds(
     with pytest.raises(UsageError, match=re.escape(words)):
         config.check()
     RunConfig(GOOD["events"], GOOD["flows"], GOOD["lookup"], 5, "out", 2**63 - 1, 0).check()
+
+
+@pytest.mark.parametrize("size", [1e303, 1e308, float("inf"), float("nan"), 0.0, -1.0, 1e-300])
+def test_the_core_refuses_a_file_size_limit_past_its_bounds(size: float) -> None:
+    """1e303 MB is a float, but as bytes it overflows; NaN passes every `> 0` test."""
+    from generator import RunConfig, UsageError
+
+    config = RunConfig(
+        GOOD["events"], GOOD["flows"], GOOD["lookup"], 5, "out", 1, 0, max_file_mb=size
+    )
+    with pytest.raises(
+        UsageError, match=re.escape("the file size limit must be from 0.001 to 1,000,000")
+    ):
+        config.check()
