@@ -8,7 +8,7 @@ from datetime import datetime
 
 from generator import UsageError
 from generator.clock import parse_iso, to_ms
-from generator.limits import MAX_FILE_MB, MIN_FILE_MB
+from generator.limits import EARLIEST_MS, LATEST_MS, MAX_FILE_MB, MIN_FILE_MB
 
 MAX_NUMBER = 10**18  # larger is a typo (and Python refuses to parse numbers of 4,300 digits)
 MAX_USERS = 100_000_000  # about 6 TB of JSON with the examples; more is surely a typo
@@ -60,12 +60,17 @@ def end_time(text: str | None, now: datetime) -> int:
     if text is None:
         return to_ms(now)
     try:
-        return parse_iso(text)
+        end_ms = parse_iso(text)
     except ValueError:
         raise UsageError(
             f"--end must be an ISO 8601 date or time such as 2026-11-29 or 2026-11-29T18:00:00Z, "
             f"not {text!r}"
         ) from None
+    # An offset can carry a date past the calendar (0001-01-01T00:00+01:00 is in year 0), which
+    # no timestamp can show: refused here, before the run is announced with its end time.
+    if not EARLIEST_MS <= end_ms <= LATEST_MS:
+        raise UsageError(f"--end must fall between 1900-01-01 and 9999-01-01, not {text!r}")
+    return end_ms
 
 
 def clean_path(text: str) -> str:
