@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
-from .errors import InputError
+from .errors import GeneratorError, InputError
 
 MAX_CELL_CHARS = 100_000  # a cell longer than this is a mistake (a pasted file), not a value
 MAX_FILE_BYTES = 200 * 1024 * 1024  # larger than any sheet Google Sheets can export
@@ -35,41 +36,84 @@ _EXPORT_HINT = "export the tab as CSV (in Google Sheets: File > Download > Comma
 def read_text(path: str) -> str:
     """Read a CSV file as text, accepting UTF-8 (with or without BOM) and UTF-16 with a BOM.
 
-    Anything else that is not text is refused with an :class:`InputError` naming the file.  A pipe
-    or device (``/dev/stdin``, ``<(...)``) is read up to the size limit, never without end.
+    Anything else that is not text is refused with an :class:`InputError` naming the file, and so
+    is anything that is not a regular file (see :func:`read_file`).
     """
     name = os.fspath(path)
     if not name.strip():
         raise InputError("no file name given; give the path of a CSV file")
-    if not os.path.exists(name):
-        raise InputError("file not found", file=name)
-    if os.path.isdir(name):
-        raise InputError("this is a folder, not a CSV file", file=name)
+    return decode(read_file(name, MAX_FILE_BYTES, "CSV file", "a sheet export"), name)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def read_file(
+    name: str,
+    limit: int,
+    what: str,
+    holds: str,
+    error: type[GeneratorError] = InputError,
+) -> bytes:
+    """The bytes of the regular file ``name`` (or of the file a link names), at most ``limit``.
+
+    A named pipe, a device or a socket is refused *before* it is opened: opening a pipe that has
+    no writer waits for ever, and a device such as ``/dev/zero`` never ends.  The file is opened
+    without blocking and checked again, in case it was swapped for a pipe in between.  ``what``
+    names the file for the messages ("CSV file"), ``holds`` what it should be ("a sheet export").
+    """
     try:
-        size = os.path.getsize(name)
-        if size > MAX_FILE_BYTES:
-            raise InputError(_too_large(size), file=name)
-        with open(name, "rb") as handle:
-            data = _read_limited(handle)
+        info = os.stat(name)
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL in the name
+        raise error("file not found", file=name) from None
     except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror or exc})", file=name) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(_too_large(len(data)), file=name)
-    return decode(data, name)
+        raise error(f"cannot read the file ({exc.strerror or exc})", file=name) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"this is a folder, not a {what}", file=name)
+    if not stat.S_ISREG(info.st_mode):
+        raise error(_not_a_file(info.st_mode, what), file=name)
+    if info.st_size > limit:
+        raise error(_too_large(info.st_size, limit, holds), file=name)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as handle:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise error(_not_a_file(mode, what), file=name)
+            data = _read_limited(handle, limit)
+    except OSError as exc:
+        raise error(f"cannot read the file ({exc.strerror or exc})", file=name) from None
+    if len(data) > limit:  # it grew while it was read
+        raise error(_too_large(len(data), limit, holds), file=name)
+    return data
 
 
-def _too_large(size: int) -> str:
+def _not_a_file(mode: int, what: str) -> str:
     return (
-        f"file is {size // (1024 * 1024)} MB or more; a sheet export is at most "
-        f"{MAX_FILE_BYTES // (1024 * 1024)} MB"
+        f"this is {_special_kind(mode)}, not a file: it is not read (it could wait or run for "
+        f"ever); save the {what} on disk and give its path"
     )
 
 
-def _read_limited(handle: IO[bytes]) -> bytes:
-    """Read at most one byte past the limit; stop early on what is plainly not text (NUL bytes)."""
+def _too_large(size: int, limit: int, holds: str) -> str:
+    return (
+        f"file is {size // (1024 * 1024)} MB or more; {holds} is at most "
+        f"{limit // (1024 * 1024)} MB"
+    )
+
+
+def _read_limited(handle: IO[bytes], limit: int) -> bytes:
+    """Read at most one block past ``limit``; stop early on what is plainly not text (NULs)."""
     blocks: list[bytes] = []
     total = 0
-    while total <= MAX_FILE_BYTES:
+    while total <= limit:
         block = handle.read(1 << 20)
         if not block:
             break

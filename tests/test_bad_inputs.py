@@ -246,8 +246,8 @@ def test_bad_file_flags(tmp_path: os.PathLike[str], capsys: pytest.CaptureFixtur
         ("events", os.path.join(base, "missing.csv"), "file not found"),
         ("events", "", "re:no file name given|--events"),
         ("flows", base, "this is a folder, not a CSV file"),
-        ("lookup", os.devnull, "file is empty"),
-        ("lookup", "/dev/zero", "binary file"),
+        ("lookup", os.devnull, "this is a device, not a file"),
+        ("lookup", "/dev/zero", "this is a device, not a file"),
         ("events", "bad\x00name.csv", "file not found"),
     ]
     for role, value, words in cases:
