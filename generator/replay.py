@@ -13,9 +13,12 @@ from typing import Any
 import orjson
 
 from .clock import parse_iso
+from .csvtext import read_file
 from .errors import UsageError
 from .formats import FORMATS
 from .output import RUN_FILE
+
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # a record is a few hundred bytes; each continue adds one line
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,10 @@ def _megabytes(value: Any, source: str) -> float | None:
 def read_run_record(path: str) -> RunRecord:
     """Read the record of a finished run from its ``config/run.json`` (or its output folder)."""
     source = record_path(path)
+    # A pipe or a device (/dev/zero) is refused unopened; a record is read up to a size limit.
+    raw = read_file(source, MAX_RECORD_BYTES, "run record", "a run record", UsageError)
     try:
-        with open(source, "rb") as handle:
-            data = orjson.loads(handle.read())
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read the replay file ({exc.strerror or exc})", file=source
-        ) from None
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise UsageError(
             "this is not a run record (not JSON); give the config/run.json of a finished run",

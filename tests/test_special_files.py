@@ -85,3 +85,26 @@ def test_a_link_to_a_regular_file_still_loads(tmp_path: os.PathLike[str]) -> Non
         timeout=HANG,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_replay_record_that_is_a_pipe_or_endless_is_refused(tmp_path: os.PathLike[str]) -> None:
+    base = os.fspath(tmp_path)
+    fifo = os.path.join(base, "run.json")
+    os.mkfifo(fifo)
+    out = os.path.join(base, "out")
+    message = refused(["--replay", fifo, "--output", out], base)
+    assert f"error: {fifo}: this is a named pipe (FIFO), not a file" in message
+    message = refused(["--replay", "/dev/zero", "--output", out], base)
+    assert "error: /dev/zero: this is a device, not a file" in message
+    assert not os.path.exists(out)
+
+
+def test_a_replay_record_larger_than_any_record_is_refused_unread(
+    tmp_path: os.PathLike[str],
+) -> None:
+    base = os.fspath(tmp_path)
+    huge = os.path.join(base, "run.json")
+    with open(huge, "wb") as handle:
+        handle.truncate(20 * 1024 * 1024)  # sparse: 20 MB of NUL bytes, no disk used
+    message = refused(["--replay", huge, "--output", os.path.join(base, "out")], base)
+    assert "a run record is at most 16 MB" in message
