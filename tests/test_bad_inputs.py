@@ -84,6 +84,18 @@ REFUSED = [
     ("events_two_event_columns.csv", "events", "a second 'event' column", "row 1, column 3"),
     ("events_two_shardkeys_columns.csv", "events", "second 'shardkeys' column", "row 1, column 3"),
     ("events_property_named_ts.csv", "events", "same name as the field 'ts'", "row 1, column 3"),
+    (
+        "events_shard_key_named_ts.csv",
+        "events",
+        "shard key 'ts' has the name of the field",
+        "row 4",
+    ),
+    (
+        "events_primary_key_named_event.csv",
+        "events",
+        "shard key 'Event' has the name of the field 'event'",
+        "row 2, column 1",
+    ),
     ("events_session_as_primary.csv", "events", "'session_id' is the session id", "row 2"),
     ("events_two_session_keys.csv", "events", "'sessionId' is listed twice", "row 4, column 1"),
     ("events_no_event_names.csv", "events", "has no event names", "row 2, column 2"),
@@ -353,3 +365,22 @@ def test_the_core_refuses_a_file_size_limit_past_its_bounds(size: float) -> None
         UsageError, match=re.escape("the file size limit must be from 0.001 to 1,000,000")
     ):
         config.check()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "key"), [("mixpanel", "time"), ("mixpanel", "distinct_id"), ("posthog", "$set")]
+)
+def test_a_shard_key_named_like_a_field_the_format_sets_is_refused(
+    fmt: str, key: str, tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A secondary key is written beside the properties: a tool field of its name, twice."""
+    events = os.path.join(os.fspath(tmp_path), "events.csv")
+    with open(events, "w") as handle:
+        handle.write(f"shardkeys,event\nuserId,App Open\n{key},Browse Menu\n")
+    paths = dict(GOOD, events=events, flows=APP_OPEN_FLOWS)
+    out = os.path.join(os.fspath(tmp_path), "out")
+    status, _, err = run([*run_flags(paths, out), "--format", fmt], capsys)
+    assert_one_message(status, err, f"error: {events}", f"shard key '{key}' is a field {fmt} sets")
+    assert not os.path.exists(out)
+    status, _, err2 = run(["--check", "--format", fmt, *file_flags(paths)], capsys)
+    assert (status, err2) == (2, err)
