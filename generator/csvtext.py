@@ -209,7 +209,37 @@ def parse_rows(text: str, name: str) -> list[list[str]]:
         rows.pop()
     if not rows:
         raise InputError("file is empty", file=name)
+    _refuse_other_separators(text, rows[0], name)
     return rows
+
+
+# Separators of exports that are not Google Sheets CSV: Excel in many locales and Sheets' own TSV.
+_OTHER_SEPARATORS = ((";", "';'"), ("\t", "tabs"))
+
+
+def _refuse_other_separators(text: str, first: list[str], name: str) -> None:
+    """Refuse a file whose first row is one cell that ';' or a tab splits (outside quotes).
+
+    Read with commas, such a file is one column of junk (``age;gender;tier``) and would load.
+    A first row with commas is comma-separated whatever its cells hold, so a CSV whose cells
+    contain semicolons loads; a single quoted header (``"age;group"``) loads too.
+    """
+    if len(first) != 1:
+        return
+    counts = [(first[0].count(mark), mark, what) for mark, what in _OTHER_SEPARATORS]
+    found, mark, what = max(counts, key=lambda c: c[0])
+    if not found:
+        return
+    try:
+        cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=mark))
+    except (csv.Error, StopIteration):
+        return
+    if sum(1 for cell in cells if cell.strip()) >= 2:
+        raise InputError(
+            f"this file uses {what} between cells, not commas; {_EXPORT_HINT}",
+            file=name,
+            row=1,
+        )
 
 
 @dataclass(frozen=True)

@@ -78,18 +78,18 @@ REFUSED = [
     ("events_bom_only.csv", "events", "file is empty", ""),
     ("events_whitespace_only.csv", "events", "file is empty", ""),
     ("events_header_only.csv", "events", "no primary shard key", "row 2, column 1"),
-    ("events_semicolons.csv", "events", "separate cells with semicolons", "row 1"),
-    ("events_tabs.csv", "events", "separate cells with tabs", "row 1"),
+    ("events_semicolons.csv", "events", "this file uses ';' between cells, not commas", "row 1"),
+    ("events_tabs.csv", "events", "this file uses tabs between cells, not commas", "row 1"),
+    ("flows_semicolons.csv", "flows", "uses ';' between cells, not commas; export", "row 1"),
+    ("flows_tabs.csv", "flows", "uses tabs between cells, not commas; export", "row 1"),
+    ("lookup_semicolons.csv", "lookup", "uses ';' between cells, not commas; export", "row 1"),
+    ("lookup_tabs.csv", "lookup", "uses tabs between cells, not commas; export", "row 1"),
+    ("lookup_semicolons_decimal_commas.csv", "lookup", "uses ';' between cells", "row 1"),
     ("events_duplicate_property.csv", "events", "'Platform' appears twice", "row 1, column 4"),
     ("events_two_event_columns.csv", "events", "a second 'event' column", "row 1, column 3"),
     ("events_two_shardkeys_columns.csv", "events", "second 'shardkeys' column", "row 1, column 3"),
     ("events_property_named_ts.csv", "events", "same name as the field 'ts'", "row 1, column 3"),
-    (
-        "events_shard_key_named_ts.csv",
-        "events",
-        "shard key 'ts' has the name of the field",
-        "row 4",
-    ),
+    ("events_shard_key_named_ts.csv", "events", "shard key 'ts' has the name of", "row 4"),
     (
         "events_primary_key_named_event.csv",
         "events",
@@ -174,6 +174,25 @@ def test_other_exports_that_load() -> None:
     ]
     only_keys = load_product(GOOD["events"], GOOD["flows"], bad("lookup_ok_only_shardkeys.csv"))
     assert only_keys.lookup.attributes == () and "no attributes" in only_keys.warnings[0]
+
+
+def test_semicolons_and_tabs_inside_the_cells_of_a_comma_separated_file_load() -> None:
+    """Only a first row that is one cell, split by ';' or a tab outside quotes, is refused."""
+    lookup = load_product(GOOD["events"], GOOD["flows"], bad("lookup_ok_semicolons_in_cells.csv"))
+    assert [(a.name, a.values) for a in lookup.lookup.attributes] == [
+        ("tags", ("a;b", "c;d", ";x")),
+        ("tier", ("gold", "silver")),
+    ]
+    one = load_product(
+        GOOD["events"], GOOD["flows"], bad("lookup_ok_one_quoted_column_with_semicolon.csv")
+    )
+    assert [(a.name, a.values) for a in one.lookup.attributes] == [
+        ("age;group", ("18-24", "25;34"))
+    ]
+    flows = load_product(
+        bad("events_ok_messy.csv"), bad("flows_ok_semicolon_in_name.csv"), GOOD["lookup"]
+    )
+    assert [(f.name, f.steps) for f in flows.flows.flows] == [("buy; then leave", ("App Open",))]
 
 
 def _role(name: str) -> str:
