@@ -143,6 +143,14 @@ def decode(data: bytes, name: str) -> str:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError("broken UTF-16 text", file=name) from None
+        if "\x00" in text:  # refused in UTF-8 as a binary file; in UTF-16 it is one character
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise InputError(
+                f"the file holds a NUL character (U+0000) at line {line}, which no sheet export "
+                f"holds: {_EXPORT_HINT}",
+                file=name,
+                row=line,
+            )
     else:
         if b"\x00" in data:
             if _utf16_without_bom(data[:1000]):

@@ -111,6 +111,8 @@ REFUSED = [
     ("lookup_duplicate_attribute.csv", "lookup", "'Age' appears twice", "row 1, column 3"),
     ("lookup_value_under_blank_header.csv", "lookup", "under a blank header", "row 2, column 2"),
     ("lookup_binary.csv", "lookup", "binary file, not CSV text", ""),
+    ("lookup_utf16_nul.csv", "lookup", "a NUL character (U+0000) at line 3", "row 3"),
+    ("events_utf16_be_nul.csv", "events", "a NUL character (U+0000) at line 3", "row 3"),
     ("lookup_not_utf8.csv", "lookup", "not UTF-8 text (byte 0xe9 at line 2)", "row 2"),
     ("lookup_enormous_cell.csv", "lookup", "quote left open", "row 2"),
 ]
