@@ -9,16 +9,23 @@ summary live in ``frontend/``.  Run with ``--help`` for the flags.
 
 from __future__ import annotations
 
-import argparse
-import os
 import signal
 import sys
-import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+
+if __name__ == "__main__":
+    # SIGTERM as Python treats Ctrl-C (a KeyboardInterrupt) from the first line on: loading the
+    # libraries takes about 0.3 s, and until main() installs its own handlers the default action
+    # would end the process with status 143 and no word.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 try:
+    import argparse
+    import os
+    import time
+    from collections.abc import Sequence
+    from datetime import UTC, datetime
+    from typing import Any
+
     from rich.console import Console
     from rich.markup import escape
 
@@ -262,4 +269,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # in the instant before main() handles it itself
+        sys.stderr.write("Cancelled\n")
+        sys.exit(130)
