@@ -27,11 +27,10 @@ try:
     from typing import Any
 
     from rich.console import Console
-    from rich.markup import escape
 
     from frontend.options import gather
     from frontend.progress import progress_shown
-    from frontend.summary import print_summary
+    from frontend.summary import as_markup, print_summary
     from frontend.values import end_time, whole_number
     from generator import EXIT_CANCELLED, EXIT_OK, GeneratorError, UsageError, generate
     from generator.clock import iso
@@ -226,19 +225,19 @@ def _main(argv: Sequence[str] | None) -> int:
         )
         config = plan.config
         for warning in plan.product.warnings if plan.product else ():
-            errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+            errors.print(f"[yellow]warning:[/] {as_markup(warning)}", soft_wrap=True)
         chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
         replacing = " (replacing the run there)" if config.replace else ""
         if config.continue_run:
             console.print(
-                f"Continuing the run in [bold]{escape(config.output_dir)}[/] up to "
+                f"Continuing the run in [bold]{as_markup(config.output_dir)}[/] up to "
                 f"{iso(config.end_ms)}",
                 soft_wrap=True,
             )
         else:
             console.print(
                 f"Generating [bold]{config.users:,}[/] users into "
-                f"[bold]{escape(config.output_dir)}[/]{replacing}: seed {config.seed}{chosen}, "
+                f"[bold]{as_markup(config.output_dir)}[/]{replacing}: seed {config.seed}{chosen}, "
                 f"{config.days} days up to {iso(config.end_ms)}",
                 soft_wrap=True,
             )
@@ -249,13 +248,13 @@ def _main(argv: Sequence[str] | None) -> int:
                 result = generate(config, product=plan.product, progress=progress)
             if plan.product is None:  # a continue loaded its files in the core
                 for warning in result.product.warnings:
-                    errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+                    errors.print(f"[yellow]warning:[/] {as_markup(warning)}", soft_wrap=True)
         except BaseException:
             if new_folder:
                 _remove_if_empty(config.output_dir)  # the next run's default can be it again
             raise
     except GeneratorError as error:
-        errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        errors.print(f"[bold red]error:[/] {as_markup(str(error))}", soft_wrap=True)
         return error.exit_status
     except (KeyboardInterrupt, EOFError):
         errors.print("[bold]Cancelled[/]")
@@ -263,7 +262,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
     except KeyboardInterrupt:
-        errors.print(f"[bold]Cancelled[/] (the run in {escape(config.output_dir)} is complete)")
+        errors.print(f"[bold]Cancelled[/] (the run in {as_markup(config.output_dir)} is complete)")
         return EXIT_CANCELLED
     return EXIT_OK
 

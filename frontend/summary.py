@@ -20,12 +20,50 @@ from rich.text import Text
 
 from generator import RunConfig, RunResult
 from generator.clock import iso
+from generator.csvtext import printable, shown
 
 from .options import DEFAULT_DAYS
 
 DAY_MS = 86_400_000
 BAR_CHARS = " ▏▎▍▌▋▊▉█"  # eighths of a cell
 MAX_FILE_ROWS = 6  # more event files than this are shown as one row
+
+
+def as_markup(text: str) -> str:
+    """Text for a rich markup string: its control characters escaped (an escape sequence in a
+    sheet or a file name must not drive the terminal), its ``[`` escaped (not markup)."""
+    return escape(printable(text))
+
+
+def name_cell(name: str) -> str:
+    """A name from the sheet in a table cell: as it is, or quoted with its escapes shown (as
+    ``--check`` shows values) when it holds a character a terminal would act on."""
+    return escape(name if name.isprintable() else shown(name))
+
+
+def shell_word(word: str) -> str:
+    """``shlex.quote``, except for a word holding a control character: bash's ``$'...'`` quoting
+    writes it with escapes, so the command shows nothing raw and still repeats the run."""
+    if word.isprintable():
+        return shlex.quote(word)
+    return "$'" + "".join(_shell_char(ch) for ch in word) + "'"
+
+
+def _shell_char(ch: str) -> str:
+    code = ord(ch)
+    if ch in "\\'":
+        return "\\" + ch
+    if ch.isprintable():
+        return ch
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def shell_join(words: list[str]) -> str:
+    return " ".join(shell_word(word) for word in words)
 
 
 def bar(value: int, largest: int, width: int) -> str:
@@ -69,12 +107,12 @@ def repeat_command(config: RunConfig, program: str = "event_generator.py") -> st
         words.append("--gzip")
     if config.max_file_mb is not None:
         words += ["--max-file-mb", f"{config.max_file_mb:g}"]
-    return shlex.join(words)
+    return shell_join(words)
 
 
 def continue_command(config: RunConfig, program: str = "event_generator.py") -> str:
     """The command that carries a run on to a later end time (now, by default)."""
-    return shlex.join(["python3", program, "--continue", "--output", config.output_dir])
+    return shell_join(["python3", program, "--continue", "--output", config.output_dir])
 
 
 def events_table(result: RunResult) -> Table:
@@ -87,7 +125,7 @@ def events_table(result: RunResult) -> Table:
     order = sorted(range(len(names)), key=lambda i: -stats.by_event[i])
     for i in order:
         table.add_row(
-            escape(names[i]), f"{stats.by_event[i]:,}", percent(stats.by_event[i], stats.events)
+            name_cell(names[i]), f"{stats.by_event[i]:,}", percent(stats.by_event[i], stats.events)
         )
     table.add_section()
     table.add_row(
@@ -107,8 +145,8 @@ def funnels_table(result: RunResult, width: int) -> Table:
     flows = result.product.flows.flows
     most = max((max(counts, default=0) for counts in result.stats.funnels), default=0)
     reached_width = max(len("Reached"), len(f"{most:,}"))
-    flow_width = max((len(f.name) for f in flows), default=4)
-    event_width = max((len(e) for f in flows for e in f.steps), default=5)
+    flow_width = max((len(name_cell(f.name)) for f in flows), default=4)
+    event_width = max((len(name_cell(e)) for f in flows for e in f.steps), default=5)
     # The numbers are never cut; the bar gets what is left of the width, if enough.
     taken = flow_width + 4 + event_width + reached_width + len("Conversion") + 2 * 6 + 12
     bar_width = min(30, width - taken)
@@ -127,9 +165,9 @@ def funnels_table(result: RunResult, width: int) -> Table:
         for step, (event, reached) in enumerate(zip(flow.steps, counts)):
             before = counts[step - 1] if step else None
             cells: list[str | Text] = [
-                escape(flow.name) if step == 0 else "",
+                name_cell(flow.name) if step == 0 else "",
                 str(step + 1),
-                escape(event),
+                name_cell(event),
                 f"{reached:,}",
                 "" if before is None else percent(reached, before),
             ]
@@ -179,7 +217,7 @@ def weekly_chart(result: RunResult, width: int) -> Table:
 
 def files_table(result: RunResult) -> Table:
     table = Table(
-        title=f"Files written in {escape(result.config.output_dir)}",
+        title=f"Files written in {as_markup(result.config.output_dir)}",
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
@@ -191,13 +229,13 @@ def files_table(result: RunResult) -> Table:
         others = [f for f in files if f not in events]
         total = sum(size for _, size in events)
         table.add_row(
-            f"{escape(events[0][0])} … {escape(events[-1][0].rsplit('/', 1)[-1])} "
+            f"{as_markup(events[0][0])} … {as_markup(events[-1][0].rsplit('/', 1)[-1])} "
             f"({len(events):,} files)",
             decimal(total),
         )
         files = others
     for path, size in files:
-        table.add_row(escape(path), decimal(size))
+        table.add_row(as_markup(path), decimal(size))
     table.add_section()
     table.add_row("[bold]Total[/]", f"[bold]{decimal(sum(s for _, s in result.files))}[/]")
     return table
@@ -240,7 +278,7 @@ def print_summary(
     stats = result.stats
     console.print(
         f"[bold green]Wrote {stats.events:,} events[/] for {stats.users:,} users into "
-        f"[bold]{escape(result.config.output_dir)}[/] in {seconds:.1f} s.",
+        f"[bold]{as_markup(result.config.output_dir)}[/] in {seconds:.1f} s.",
         soft_wrap=True,
     )
     console.print()
@@ -257,7 +295,7 @@ def print_summary(
     console.print(
         "  " + repeat_command(result.config, program), soft_wrap=True, highlight=False, markup=False
     )
-    record = shlex.quote(os.path.join(result.config.output_dir, "config", "run.json"))
+    record = shell_word(os.path.join(result.config.output_dir, "config", "run.json"))
     console.print(
         f"  (or: python3 {program} --replay {record} --output NEW_FOLDER)",
         soft_wrap=True,

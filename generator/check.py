@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .csvtext import shown
+from .csvtext import printable, shown
 from .loaders import load_product
 from .ranks import rank_weights
 from .spec import Column, Product, is_number_text
@@ -110,7 +110,11 @@ def _column_lines(report: ColumnReport, limit: int) -> list[str]:
 
 
 def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
-    """The report as plain text lines; columns longer than ``limit`` values are shortened."""
+    """The report as plain text lines; columns longer than ``limit`` values are shortened.
+
+    Values are quoted with :func:`shown`; names that are not (keys, headers, files) have their
+    control characters escaped, so no line can drive the terminal it is printed on.
+    """
     secondary = ", ".join(report.secondary_keys) or "none"
     session = f"{report.session_key} (generated: a new one after 30 minutes idle)"
     lines = [
@@ -154,4 +158,4 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
     else:
         lines.append("Warnings: none")
     lines.append("The files are valid: nothing was generated.")
-    return lines
+    return [printable(line) for line in lines]  # keys, column and file names are shown raw above

@@ -304,6 +304,19 @@ def shown(value: str) -> str:
     return repr(value[:SHOWN_CHARS]) + f"… ({len(value):,} characters)"
 
 
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on written as its escape.
+
+    An escape sequence in a sheet or a file name (``\x1b]0;...``, a right-to-left override) would
+    otherwise recolour, retitle or clear the user's terminal when a line names it.  Characters
+    Python does not call printable (controls, format characters, line breaks) become the escape
+    ``repr`` gives them, as :func:`shown` shows values; everything else is kept.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def separator_hint(headers: Iterable[str]) -> str:
     """A hint when the file seems to separate cells with something other than commas."""
     for header in headers:
