@@ -27,6 +27,11 @@ from .options import DEFAULT_DAYS
 DAY_MS = 86_400_000
 BAR_CHARS = " ▏▎▍▌▋▊▉█"  # eighths of a cell
 MAX_FILE_ROWS = 6  # more event files than this are shown as one row
+# A sheet may list 200,000 events or flows: the summary shows the top rows and counts the rest
+# (laying out every row took rich minutes).  --check lists more; the data holds all of them.
+MAX_EVENT_ROWS = 20  # the most frequent events
+MAX_FLOW_ROWS = 10  # the first flows, the most entered
+MAX_STEP_ROWS = 12  # a longer funnel shows its first 11 steps and its last
 
 
 def as_markup(text: str) -> str:
@@ -116,6 +121,7 @@ def continue_command(config: RunConfig, program: str = "event_generator.py") -> 
 
 
 def events_table(result: RunResult) -> Table:
+    """The most frequent events, then one row for the rest: a sheet may list 200,000 events."""
     stats = result.stats
     names = result.product.events.events
     table = Table(title="Events by name", box=box.SIMPLE_HEAD, title_justify="left")
@@ -123,9 +129,15 @@ def events_table(result: RunResult) -> Table:
     table.add_column("Count", justify="right")
     table.add_column("Share", justify="right")
     order = sorted(range(len(names)), key=lambda i: -stats.by_event[i])
-    for i in order:
+    for i in order[:MAX_EVENT_ROWS]:
         table.add_row(
             name_cell(names[i]), f"{stats.by_event[i]:,}", percent(stats.by_event[i], stats.events)
+        )
+    rest = order[MAX_EVENT_ROWS:]
+    if rest:
+        others = sum(stats.by_event[i] for i in rest)
+        table.add_row(
+            f"[dim]… {len(rest):,} more events[/]", f"{others:,}", percent(others, stats.events)
         )
     table.add_section()
     table.add_row(
@@ -134,7 +146,16 @@ def events_table(result: RunResult) -> Table:
     return table
 
 
+def _shown_steps(steps: int) -> list[int | None]:
+    """The steps a funnel shows: all, or the first ones, a gap (None) and the last one."""
+    if steps <= MAX_STEP_ROWS:
+        return list(range(steps))
+    return [*range(MAX_STEP_ROWS - 1), None, steps - 1]
+
+
 def funnels_table(result: RunResult, width: int) -> Table:
+    """The first flows of the sheet as funnels (the most entered: rank is position), then one row
+    for the rest; a very long flow shows its first steps and its last."""
     table = Table(
         title="Funnels",
         caption="Conversion: the share of the step before that reached this step",
@@ -142,11 +163,21 @@ def funnels_table(result: RunResult, width: int) -> Table:
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
-    flows = result.product.flows.flows
-    most = max((max(counts, default=0) for counts in result.stats.funnels), default=0)
+    all_flows = result.product.flows.flows
+    flows = all_flows[:MAX_FLOW_ROWS]
+    funnels = result.stats.funnels[:MAX_FLOW_ROWS]
+    most = max((max(counts, default=0) for counts in funnels), default=0)
     reached_width = max(len("Reached"), len(f"{most:,}"))
     flow_width = max((len(name_cell(f.name)) for f in flows), default=4)
-    event_width = max((len(name_cell(e)) for f in flows for e in f.steps), default=5)
+    event_width = max(
+        (
+            len(name_cell(f.steps[i]))
+            for f in flows
+            for i in _shown_steps(len(f.steps))
+            if i is not None
+        ),
+        default=5,
+    )
     # The numbers are never cut; the bar gets what is left of the width, if enough.
     taken = flow_width + 4 + event_width + reached_width + len("Conversion") + 2 * 6 + 12
     bar_width = min(30, width - taken)
@@ -158,22 +189,31 @@ def funnels_table(result: RunResult, width: int) -> Table:
     table.add_column("Conversion", justify="right", no_wrap=True, min_width=len("Conversion"))
     if bar_width >= 6:
         table.add_column("", no_wrap=True)
-    for number, (flow, counts) in enumerate(zip(flows, result.stats.funnels)):
+    blank = [""] * (6 if bar_width >= 6 else 5)
+    for number, (flow, counts) in enumerate(zip(flows, funnels)):
         if number:
             table.add_section()
         first = counts[0] if counts else 0
-        for step, (event, reached) in enumerate(zip(flow.steps, counts)):
+        for step in _shown_steps(min(len(flow.steps), len(counts))):
+            if step is None:
+                hidden = len(flow.steps) - MAX_STEP_ROWS
+                table.add_row("", "…", f"[dim]{hidden:,} more steps[/]", *blank[3:])
+                continue
+            reached = counts[step]
             before = counts[step - 1] if step else None
             cells: list[str | Text] = [
                 name_cell(flow.name) if step == 0 else "",
                 str(step + 1),
-                name_cell(event),
+                name_cell(flow.steps[step]),
                 f"{reached:,}",
                 "" if before is None else percent(reached, before),
             ]
             if bar_width >= 6:
                 cells.append(Text(bar(reached, first, bar_width), style="green"))
             table.add_row(*cells)
+    if len(all_flows) > MAX_FLOW_ROWS:
+        more = len(all_flows) - MAX_FLOW_ROWS
+        table.caption = f"… {more:,} more flows ({len(all_flows):,} in all)\n{table.caption}"
     return table
 
 

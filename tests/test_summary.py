@@ -172,3 +172,39 @@ def test_escape_sequences_from_the_sheet_and_the_file_names_never_reach_the_term
     checked = capsys.readouterr()
     assert status == 0
     assert not any(ch in checked.out + checked.err for ch in ESCAPE_CHARS), checked.out
+
+
+def test_a_sheet_of_200000_events_and_50000_flows_gets_a_summary_of_its_top_rows() -> None:
+    """Every row of a huge sheet took rich 100 s of CPU to lay out (197 s for 20 users)."""
+    from generator import RunConfig, RunResult
+    from generator.spec import EventsSpec, Flow, FlowsSpec, LookupSpec, Product
+    from generator.walker import WalkStats
+
+    names = tuple(f"E{i}" for i in range(200_000))
+    flows = [Flow("long one", names[:5_000], 2)]
+    flows += [
+        Flow(f"flow {i}", (names[i], names[i + 1], names[i + 2]), i + 3) for i in range(49_999)
+    ]
+    product = Product(
+        EventsSpec("events.csv", "userId", "session_id", (), names, ()),
+        FlowsSpec("flows.csv", tuple(flows)),
+        LookupSpec("lookup.csv", "lookup", ()),
+    )
+    by_event = [(i * 7_919) % 1_000 for i in range(len(names))]  # E199 is the largest (999)
+    funnels = [list(range(len(f.steps) + 100, 100, -1)) for f in flows]
+    stats = WalkStats(
+        events=sum(by_event), by_event=by_event, funnels=funnels, users=20, users_with_events=20
+    )
+    config = RunConfig("events.csv", "flows.csv", "lookup.csv", 20, "out", 1, 0)
+    shown = render(RunResult(config, product, stats, [("config/run.json", 10)]))
+    assert len(shown.splitlines()) < 120
+    top = sorted(range(len(names)), key=lambda i: -by_event[i])[:20]
+    for i in top:
+        assert re.search(rf"\bE{i}\s+{by_event[i]}\s", shown), i
+    rest = sum(by_event) - sum(by_event[i] for i in top)
+    share = f"{100 * rest / sum(by_event):.1f}%"
+    assert re.search(rf"… 199,980 more events\s+{rest:,}\s+{re.escape(share)}", shown)
+    assert re.search(rf"All events\s+{sum(by_event):,}\s+100.0%", shown)
+    assert "flow 8 " in shown and "flow 9 " not in shown and "… 49,990 more flows" in shown
+    assert re.search(r"…\s+4,988 more steps", shown)  # of the long flow: 11 shown, then the last
+    assert re.search(r"5000\s+E4999\s+101\s+99.0%", shown)
