@@ -291,7 +291,42 @@ def parse_lookup(
     if not attributes:
         warnings.append(f"{name}: the lookup table has no attributes; users get none")
     stem = os.path.splitext(os.path.basename(name))[0] or "lookup"
-    return LookupSpec(source=name, name=stem, attributes=tuple(attributes))
+    lookup = LookupSpec(source=name, name=stem, attributes=tuple(attributes))
+    _check_name_length(lookup, NAME_MAX, "file systems allow")
+    return lookup
+
+
+NAME_MAX = 255  # bytes in a file name: the limit of ext4, XFS, Btrfs, tmpfs, APFS, NTFS (UTF-16)
+# The lookup table is written as lookup_table/<stem>.csv, under <stem>.csv.partial until it is
+# complete (writers.TEMP_SUFFIX); profile, events and config files have short fixed names.
+LOOKUP_WRITTEN_AS = "{}.csv.partial"
+
+
+def _check_name_length(lookup: LookupSpec, limit: int, allowed: str) -> None:
+    size = len(os.fsencode(LOOKUP_WRITTEN_AS.format(lookup.name)))
+    if size > limit:
+        raise InputError(
+            f"the lookup table is written as lookup_table/{shown(lookup.name + '.csv')}, a name "
+            f"of {size} bytes while it is written, and {allowed} {limit}; rename the file to a "
+            f"name at least {size - limit} characters shorter",
+            file=lookup.source,
+        )
+
+
+def check_output_names(lookup: LookupSpec, folder: str) -> None:
+    """Refuse a lookup name too long for the file system that will hold the output ``folder``.
+
+    :func:`parse_lookup` checks the common limit (255 bytes); some file systems allow fewer
+    (eCryptfs: 143).  The folder need not exist yet: its nearest existing parent is asked.
+    """
+    parent = os.path.abspath(folder)
+    while not os.path.isdir(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    try:
+        limit = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return  # not known here: the write itself will say so, and nothing complete is left
+    _check_name_length(lookup, limit, "the file system of the output folder allows")
 
 
 def load_product(events_path: str, flows_path: str, lookup_path: str) -> Product:

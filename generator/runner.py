@@ -24,7 +24,7 @@ from . import continuation, distributed, formats, output
 from .clock import formatter, iso
 from .errors import UsageError
 from .limits import check_file_mb, check_window
-from .loaders import load_product
+from .loaders import check_output_names, load_product
 from .params import Params
 from .spec import Product
 from .users import Population, UserState
@@ -425,6 +425,7 @@ def generate(
     params = params or Params(backfill_days=config.days)
     fmt_name = config.format or formats.DEFAULT_FORMAT
     formats.check_names(formats.FORMATS[fmt_name], product.events)
+    check_output_names(product.lookup, config.output_dir)  # before anything is generated
     job = _Job(
         product,
         params,

@@ -405,3 +405,52 @@ def test_a_shard_key_named_like_a_field_the_format_sets_is_refused(
     assert not os.path.exists(out)
     status, _, err2 = run(["--check", "--format", fmt, *file_flags(paths)], capsys)
     assert (status, err2) == (2, err)
+
+
+@pytest.mark.parametrize(("stem", "loads"), [(243, True), (244, False), (249, False)])
+def test_a_lookup_file_name_too_long_to_write_back_is_refused_before_the_run(
+    stem: int, loads: bool, tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lookup_table/<stem>.csv is written as <stem>.csv.partial first: 12 bytes more than the
+    stem, so a legal 249-character name passed --check and failed after generating."""
+    lookup = os.path.join(os.fspath(tmp_path), "l" * stem + ".csv")
+    with open(GOOD["lookup"], "rb") as source, open(lookup, "wb") as target:
+        target.write(source.read())
+    paths = dict(GOOD, lookup=lookup)
+    out = os.path.join(os.fspath(tmp_path), "out")
+    status, _, err = run(run_flags(paths, out), capsys)
+    if loads:
+        assert status == 0, err
+        assert os.path.isfile(os.path.join(out, "lookup_table", "l" * stem + ".csv"))
+        return
+    assert_one_message(status, err, f"error: {lookup}", "written as lookup_table/")
+    assert f"a name of {stem + 12} bytes while it is written" in err and "rename" in err
+    assert not os.path.exists(out)
+    assert run(["--check", *file_flags(paths)], capsys) == (2, "", err)
+
+
+def test_a_lookup_name_is_checked_against_the_output_folder_s_own_limit(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some file systems allow shorter names than 255 bytes (eCryptfs: 143)."""
+    from generator import InputError
+    from generator.loaders import LOOKUP_WRITTEN_AS, check_output_names
+    from generator.spec import LookupSpec
+    from generator.writers import TEMP_SUFFIX
+
+    assert LOOKUP_WRITTEN_AS == "{}.csv" + TEMP_SUFFIX  # the name the writers really use
+
+    lookup = LookupSpec("/sheets/" + "l" * 140 + ".csv", "l" * 140, ())
+    out = os.path.join(os.fspath(tmp_path), "not", "yet", "made")  # its nearest folder decides
+    check_output_names(lookup, out)
+    asked: list[str] = []
+
+    def pathconf(path: str, name: str) -> int:
+        asked.append(path)
+        return 143 if name == "PC_NAME_MAX" else os.pathconf(path, name)
+
+    monkeypatch.setattr(os, "pathconf", pathconf)
+    with pytest.raises(InputError, match="the file system of the output folder allows 143"):
+        check_output_names(lookup, out)
+    assert asked == [os.fspath(tmp_path)]
+    check_output_names(LookupSpec("l.csv", "l" * 131, ()), out)  # 131 + 12 = 143 bytes
