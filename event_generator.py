@@ -9,22 +9,28 @@ summary live in ``frontend/``.  Run with ``--help`` for the flags.
 
 from __future__ import annotations
 
-import argparse
-import os
 import signal
 import sys
-import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+
+if __name__ == "__main__":
+    # SIGTERM as Python treats Ctrl-C (a KeyboardInterrupt) from the first line on: loading the
+    # libraries takes about 0.3 s, and until main() installs its own handlers the default action
+    # would end the process with status 143 and no word.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 try:
+    import argparse
+    import os
+    import time
+    from collections.abc import Sequence
+    from datetime import UTC, datetime
+    from typing import Any
+
     from rich.console import Console
-    from rich.markup import escape
 
     from frontend.options import Plan, gather
     from frontend.progress import progress_shown
-    from frontend.summary import print_summary
+    from frontend.summary import as_markup, print_summary
     from generator import (
         EXIT_CANCELLED,
         EXIT_OK,
@@ -213,13 +219,12 @@ def _announcement(plan: Plan) -> str:
     """The line printed before generating: what, where, with which seed."""
     config = plan.config
     if isinstance(config, ContinueConfig):
-        return (
-            f"Continuing the run in [bold]{escape(config.output_dir)}[/] up to {iso(config.end_ms)}"
-        )
+        where = as_markup(config.output_dir)
+        return f"Continuing the run in [bold]{where}[/] up to {iso(config.end_ms)}"
     chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
     replacing = " (replacing the run there)" if config.replace else ""
     return (
-        f"Generating [bold]{config.users:,}[/] users into [bold]{escape(config.output_dir)}[/]"
+        f"Generating [bold]{config.users:,}[/] users into [bold]{as_markup(config.output_dir)}[/]"
         f"{replacing}: seed {config.seed}{chosen}, {config.days} days up to {iso(config.end_ms)}"
     )
 
@@ -274,16 +279,16 @@ def _main(argv: Sequence[str] | None) -> int:
             args, datetime.now(UTC), interactive=interactive, console=asked_on, **prompt_kwargs
         )
         for warning in plan.warnings:
-            errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+            errors.print(f"[yellow]warning:[/] {as_markup(warning)}", soft_wrap=True)
         console.print(_announcement(plan), soft_wrap=True)
         started = time.monotonic()
         with progress_shown(console, _users(plan)) as progress:
             result = _run(plan, progress)
         if isinstance(plan.config, ContinueConfig):  # a continue loaded its files in the core
             for warning in result.product.warnings:
-                errors.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+                errors.print(f"[yellow]warning:[/] {as_markup(warning)}", soft_wrap=True)
     except GeneratorError as error:
-        errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        errors.print(f"[bold red]error:[/] {as_markup(str(error))}", soft_wrap=True)
         return error.exit_status
     except (KeyboardInterrupt, EOFError):
         errors.print("[bold]Cancelled[/]")
@@ -291,7 +296,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
     except KeyboardInterrupt:
-        where = escape(result.config.output_dir)
+        where = as_markup(result.config.output_dir)
         errors.print(f"[bold]Cancelled[/] (the run in {where} is complete)")
         return EXIT_CANCELLED
     if args.send is not None:  # the run is complete: send it (frontend/send.py)
@@ -300,4 +305,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # in the instant before main() handles it itself
+        sys.stderr.write("Cancelled\n")
+        sys.exit(130)

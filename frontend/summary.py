@@ -26,10 +26,54 @@ from generator import (
     RunConfig,
     RunResult,
     iso,
+    printable,
+    shown,
 )
 
 BAR_CHARS = " ▏▎▍▌▋▊▉█"  # eighths of a cell
 MAX_FILE_ROWS = 6  # more event files than this are shown as one row
+# A sheet may list 200,000 events or flows: the summary shows the top rows and counts the rest
+# (laying out every row took rich minutes).  --check lists more; the data holds all of them.
+MAX_EVENT_ROWS = 20  # the most frequent events
+MAX_FLOW_ROWS = 10  # the first flows, the most entered
+MAX_STEP_ROWS = 12  # a longer funnel shows its first 11 steps and its last
+
+
+def as_markup(text: str) -> str:
+    """Text for a rich markup string: its control characters escaped (an escape sequence in a
+    sheet or a file name must not drive the terminal), its ``[`` escaped (not markup)."""
+    return escape(printable(text))
+
+
+def name_cell(name: str) -> str:
+    """A name from the sheet in a table cell: as it is, or quoted with its escapes shown (as
+    ``--check`` shows values) when it holds a character a terminal would act on."""
+    return escape(name if name.isprintable() else shown(name))
+
+
+def shell_word(word: str) -> str:
+    """``shlex.quote``, except for a word holding a control character: bash's ``$'...'`` quoting
+    writes it with escapes, so the command shows nothing raw and still repeats the run."""
+    if word.isprintable():
+        return shlex.quote(word)
+    return "$'" + "".join(_shell_char(ch) for ch in word) + "'"
+
+
+def _shell_char(ch: str) -> str:
+    code = ord(ch)
+    if ch in "\\'":
+        return "\\" + ch
+    if ch.isprintable():
+        return ch
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def shell_join(words: list[str]) -> str:
+    return " ".join(shell_word(word) for word in words)
 
 
 def bar(value: int, largest: int, width: int) -> str:
@@ -73,15 +117,16 @@ def repeat_command(config: RunConfig, program: str = "event_generator.py") -> st
         words.append("--gzip")
     if config.max_file_mb != DEFAULT_MAX_FILE_MB:
         words += ["--max-file-mb", f"{config.max_file_mb:g}"]
-    return shlex.join(words)
+    return shell_join(words)
 
 
 def continue_command(config: RunConfig, program: str = "event_generator.py") -> str:
     """The command that carries a run on to a later end time (now, by default)."""
-    return shlex.join(["python3", program, "--continue", "--output", config.output_dir])
+    return shell_join(["python3", program, "--continue", "--output", config.output_dir])
 
 
 def events_table(result: RunResult) -> Table:
+    """The most frequent events, then one row for the rest: a sheet may list 200,000 events."""
     stats = result.stats
     names = result.product.events.events
     table = Table(title="Events by name", box=box.SIMPLE_HEAD, title_justify="left")
@@ -89,9 +134,15 @@ def events_table(result: RunResult) -> Table:
     table.add_column("Count", justify="right")
     table.add_column("Share", justify="right")
     order = sorted(range(len(names)), key=lambda i: -stats.by_event[i])
-    for i in order:
+    for i in order[:MAX_EVENT_ROWS]:
         table.add_row(
-            escape(names[i]), f"{stats.by_event[i]:,}", percent(stats.by_event[i], stats.events)
+            name_cell(names[i]), f"{stats.by_event[i]:,}", percent(stats.by_event[i], stats.events)
+        )
+    rest = order[MAX_EVENT_ROWS:]
+    if rest:
+        others = sum(stats.by_event[i] for i in rest)
+        table.add_row(
+            f"[dim]… {len(rest):,} more events[/]", f"{others:,}", percent(others, stats.events)
         )
     table.add_section()
     table.add_row(
@@ -100,7 +151,16 @@ def events_table(result: RunResult) -> Table:
     return table
 
 
+def _shown_steps(steps: int) -> list[int | None]:
+    """The steps a funnel shows: all, or the first ones, a gap (None) and the last one."""
+    if steps <= MAX_STEP_ROWS:
+        return list(range(steps))
+    return [*range(MAX_STEP_ROWS - 1), None, steps - 1]
+
+
 def funnels_table(result: RunResult, width: int) -> Table:
+    """The first flows of the sheet as funnels (the most entered: rank is position), then one row
+    for the rest; a very long flow shows its first steps and its last."""
     table = Table(
         title="Funnels",
         caption="Conversion: the share of the step before that reached this step",
@@ -108,11 +168,21 @@ def funnels_table(result: RunResult, width: int) -> Table:
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
-    flows = result.product.flows.flows
-    most = max((max(counts, default=0) for counts in result.stats.funnels), default=0)
+    all_flows = result.product.flows.flows
+    flows = all_flows[:MAX_FLOW_ROWS]
+    funnels = result.stats.funnels[:MAX_FLOW_ROWS]
+    most = max((max(counts, default=0) for counts in funnels), default=0)
     reached_width = max(len("Reached"), len(f"{most:,}"))
-    flow_width = max((len(f.name) for f in flows), default=4)
-    event_width = max((len(e) for f in flows for e in f.steps), default=5)
+    flow_width = max((len(name_cell(f.name)) for f in flows), default=4)
+    event_width = max(
+        (
+            len(name_cell(f.steps[i]))
+            for f in flows
+            for i in _shown_steps(len(f.steps))
+            if i is not None
+        ),
+        default=5,
+    )
     # The numbers are never cut; the bar gets what is left of the width, if enough.
     taken = flow_width + 4 + event_width + reached_width + len("Conversion") + 2 * 6 + 12
     bar_width = min(30, width - taken)
@@ -124,22 +194,31 @@ def funnels_table(result: RunResult, width: int) -> Table:
     table.add_column("Conversion", justify="right", no_wrap=True, min_width=len("Conversion"))
     if bar_width >= 6:
         table.add_column("", no_wrap=True)
-    for number, (flow, counts) in enumerate(zip(flows, result.stats.funnels)):
+    blank = [""] * (6 if bar_width >= 6 else 5)
+    for number, (flow, counts) in enumerate(zip(flows, funnels)):
         if number:
             table.add_section()
         first = counts[0] if counts else 0
-        for step, (event, reached) in enumerate(zip(flow.steps, counts)):
+        for step in _shown_steps(min(len(flow.steps), len(counts))):
+            if step is None:
+                hidden = len(flow.steps) - MAX_STEP_ROWS
+                table.add_row("", "…", f"[dim]{hidden:,} more steps[/]", *blank[3:])
+                continue
+            reached = counts[step]
             before = counts[step - 1] if step else None
             cells: list[str | Text] = [
-                escape(flow.name) if step == 0 else "",
+                name_cell(flow.name) if step == 0 else "",
                 str(step + 1),
-                escape(event),
+                name_cell(flow.steps[step]),
                 f"{reached:,}",
                 "" if before is None else percent(reached, before),
             ]
             if bar_width >= 6:
                 cells.append(Text(bar(reached, first, bar_width), style="green"))
             table.add_row(*cells)
+    if len(all_flows) > MAX_FLOW_ROWS:
+        more = len(all_flows) - MAX_FLOW_ROWS
+        table.caption = f"… {more:,} more flows ({len(all_flows):,} in all)\n{table.caption}"
     return table
 
 
@@ -183,7 +262,7 @@ def weekly_chart(result: RunResult, width: int) -> Table:
 
 def files_table(result: RunResult) -> Table:
     table = Table(
-        title=f"Files written in {escape(result.config.output_dir)}",
+        title=f"Files written in {as_markup(result.config.output_dir)}",
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
@@ -195,13 +274,13 @@ def files_table(result: RunResult) -> Table:
         others = [f for f in files if f not in events]
         total = sum(size for _, size in events)
         table.add_row(
-            f"{escape(events[0][0])} … {escape(events[-1][0].rsplit('/', 1)[-1])} "
+            f"{as_markup(events[0][0])} … {as_markup(events[-1][0].rsplit('/', 1)[-1])} "
             f"({len(events):,} files)",
             decimal(total),
         )
         files = others
     for path, size in files:
-        table.add_row(escape(path), decimal(size))
+        table.add_row(as_markup(path), decimal(size))
     table.add_section()
     table.add_row("[bold]Total[/]", f"[bold]{decimal(sum(s for _, s in result.files))}[/]")
     return table
@@ -246,7 +325,7 @@ def print_summary(
     stats = result.stats
     console.print(
         f"[bold green]Wrote {stats.events:,} events[/] for {stats.users:,} users into "
-        f"[bold]{escape(result.config.output_dir)}[/] in {seconds:.1f} s.",
+        f"[bold]{as_markup(result.config.output_dir)}[/] in {seconds:.1f} s.",
         soft_wrap=True,
     )
     console.print()
@@ -263,7 +342,7 @@ def print_summary(
     console.print(
         "  " + repeat_command(result.config, program), soft_wrap=True, highlight=False, markup=False
     )
-    record = shlex.quote(os.path.join(result.config.output_dir, RUN_FILE))
+    record = shell_word(os.path.join(result.config.output_dir, RUN_FILE))
     console.print(
         f"  (or: python3 {program} --replay {record} --output NEW_FOLDER)",
         soft_wrap=True,

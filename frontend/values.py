@@ -8,11 +8,14 @@ from datetime import datetime
 from importlib import resources
 
 from generator import (
+    EARLIEST_MS,
+    LATEST_MS,
     MAX_DAYS,
     MAX_FILE_MB,
     MAX_SEED,
     MAX_USERS,
     MAX_WORKERS,
+    MIN_FILE_MB,
     UsageError,
     parse_iso,
     to_ms,
@@ -60,15 +63,20 @@ def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMB
 
 
 def size_mb(text: str) -> float:
-    """Parse --max-file-mb: a number of megabytes (10^6 bytes) above 0, decimals allowed."""
+    """Parse --max-file-mb: a number of megabytes (10^6 bytes), decimals allowed, within bounds.
+
+    Python reads ``1e303``, ``nan`` and ``inf`` as floats; the bounds keep them (and a
+    kilobyte-sized typo) from reaching the writers, where ``1e303 * 10**6`` overflows.
+    """
     try:
         value = float(text.strip())
-    except (ValueError, OverflowError):
-        value = 0.0
-    if not 0 < value <= MAX_FILE_MB:  # NaN fails both comparisons
+    except ValueError:
+        value = float("nan")
+    if not MIN_FILE_MB <= value <= MAX_FILE_MB:  # False for NaN as well
+        shown = text if len(text) <= 30 else text[:29] + "…"
         raise UsageError(
-            f"--max-file-mb must be a number of megabytes above 0 and at most {MAX_FILE_MB:,.0f}, "
-            f"not {text!r}"
+            f"--max-file-mb must be a number of megabytes from {MIN_FILE_MB:g} to "
+            f"{MAX_FILE_MB:,.0f}, not {shown!r}"
         )
     return value
 
@@ -78,12 +86,17 @@ def end_time(text: str | None, now: datetime) -> int:
     if text is None:
         return to_ms(now)
     try:
-        return parse_iso(text)
+        end_ms = parse_iso(text)
     except ValueError:
         raise UsageError(
             f"--end must be an ISO 8601 date or time such as 2026-11-29 or 2026-11-29T18:00:00Z, "
             f"not {text!r}"
         ) from None
+    # An offset can carry a date past the calendar (0001-01-01T00:00+01:00 is in year 0), which
+    # no timestamp can show: refused here, before the run is announced with its end time.
+    if not EARLIEST_MS <= end_ms <= LATEST_MS:
+        raise UsageError(f"--end must fall between 1900-01-01 and 9999-01-01, not {text!r}")
+    return end_ms
 
 
 def clean_path(text: str) -> str:

@@ -13,6 +13,7 @@ The core never prints, prompts or reads the clock; the terminal front (``event_g
 
 from .check import check_inputs, report_lines
 from .clock import iso, parse_iso, to_ms
+from .csvtext import printable, shown
 from .delivery import TOOLS, SendConfig, SendProgress, SendResult, destination, send_run
 from .delivery import tool_for as send_tool
 from .delivery.runfiles import run_format
@@ -34,14 +35,17 @@ from .limits import (
     DEFAULT_DAYS,
     DEFAULT_MAX_FILE_MB,
     DEFAULT_USERS,
+    EARLIEST_MS,
+    LATEST_MS,
     MAX_DAYS,
     MAX_FILE_MB,
     MAX_SEED,
     MAX_USERS,
     MAX_WORKERS,
+    MIN_FILE_MB,
 )
 from .loaders import load_events, load_flows, load_lookup, load_product
-from .output import FolderState, Inspection, check_free, inspect
+from .output import FolderState, Inspection, check_free, check_lookup_name, inspect
 from .params import Params
 from .record import RunRecord, read_record
 from .runner import (
@@ -63,15 +67,18 @@ __all__ = [
     "DEFAULT_FORMAT",
     "DEFAULT_MAX_FILE_MB",
     "DEFAULT_USERS",
+    "EARLIEST_MS",
     "EXIT_CANCELLED",
     "EXIT_OK",
     "FORMATS",
     "FORMAT_NAMES",
+    "LATEST_MS",
     "MAX_DAYS",
     "MAX_FILE_MB",
     "MAX_SEED",
     "MAX_USERS",
     "MAX_WORKERS",
+    "MIN_FILE_MB",
     "RUN_FILE",
     "TOOLS",
     "ContinueConfig",
@@ -99,6 +106,7 @@ __all__ = [
     "carry_on",
     "check_free",
     "check_inputs",
+    "check_lookup_name",
     "check_names",
     "destination",
     "generate",
@@ -110,10 +118,12 @@ __all__ = [
     "load_product",
     "new_seed",
     "parse_iso",
+    "printable",
     "read_record",
     "report_lines",
     "run_format",
     "send_run",
     "send_tool",
+    "shown",
     "to_ms",
 ]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .csvtext import shown
+from .csvtext import printable, shown
 from .loaders import load_product
+from .output import check_lookup_name
 from .ranks import rank_weights
 from .spec import EVENT, FLOW, KEY, SESSION, USER, Column, Product, is_number_text
 
@@ -108,7 +109,9 @@ def report_from_product(product: Product) -> CheckReport:
 
 def check_inputs(events_path: str, flows_path: str, lookup_path: str) -> CheckReport:
     """Load and validate the three files as a run would; ``InputError`` on the first problem."""
-    return report_from_product(load_product(events_path, flows_path, lookup_path))
+    product = load_product(events_path, flows_path, lookup_path)
+    check_lookup_name(product.lookup)
+    return report_from_product(product)
 
 
 def _percent(share: float) -> str:
@@ -135,7 +138,11 @@ def _column_lines(report: ColumnReport, limit: int) -> list[str]:
 
 
 def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
-    """The report as plain text lines; columns longer than ``limit`` values are shortened."""
+    """The report as plain text lines; columns longer than ``limit`` values are shortened.
+
+    Values are quoted with :func:`shown`; names that are not (keys, headers, files) have their
+    control characters escaped, so no line can drive the terminal it is printed on.
+    """
     secondary = ", ".join(report.secondary_keys) or "none"
     session = f"{report.session_key} (generated: a new one after 30 minutes idle)"
     lines = [
@@ -179,4 +186,4 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
     else:
         lines.append("Warnings: none")
     lines.append("The files are valid: nothing was generated.")
-    return lines
+    return [printable(line) for line in lines]  # keys, column and file names are shown raw above

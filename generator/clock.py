@@ -7,7 +7,7 @@ from cached pieces instead of ``datetime.isoformat``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -20,11 +20,20 @@ def weekday(day: int) -> int:
     return (day + _EPOCH_WEEKDAY) % 7
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
 def to_ms(moment: datetime) -> int:
-    """A timezone-aware datetime as epoch milliseconds (naive datetimes are taken as UTC)."""
+    """A timezone-aware datetime as epoch milliseconds (naive datetimes are taken as UTC).
+
+    Integer arithmetic on the timedelta: ``timestamp() * 1000`` is a float that truncates some
+    exact milliseconds one down (``...34.491`` became ``...34.490``).  A fraction below a
+    millisecond is dropped toward the past, so the result is never after ``moment``.
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return (moment - _EPOCH) // _ONE_MS
 
 
 def parse_iso(text: str) -> int:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
 
-from .errors import InputError
+from .errors import GeneratorError, InputError
 
 MAX_CELL_CHARS = 100_000  # a cell longer than this is a mistake (a pasted file), not a value
 MAX_FILE_BYTES = 200 * 1024 * 1024  # larger than any sheet Google Sheets can export
@@ -35,41 +36,84 @@ _EXPORT_HINT = "export the tab as CSV (in Google Sheets: File > Download > Comma
 def read_text(path: str) -> str:
     """Read a CSV file as text, accepting UTF-8 (with or without BOM) and UTF-16 with a BOM.
 
-    Anything else that is not text is refused with an :class:`InputError` naming the file.  A pipe
-    or device (``/dev/stdin``, ``<(...)``) is read up to the size limit, never without end.
+    Anything else that is not text is refused with an :class:`InputError` naming the file, and so
+    is anything that is not a regular file (see :func:`read_file`).
     """
     name = os.fspath(path)
     if not name.strip():
         raise InputError("no file name given; give the path of a CSV file")
-    if not os.path.exists(name):
-        raise InputError("file not found", file=name)
-    if os.path.isdir(name):
-        raise InputError("this is a folder, not a CSV file", file=name)
+    return decode(read_file(name, MAX_FILE_BYTES, "CSV file", "a sheet export"), name)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def read_file(
+    name: str,
+    limit: int,
+    what: str,
+    holds: str,
+    error: type[GeneratorError] = InputError,
+) -> bytes:
+    """The bytes of the regular file ``name`` (or of the file a link names), at most ``limit``.
+
+    A named pipe, a device or a socket is refused *before* it is opened: opening a pipe that has
+    no writer waits for ever, and a device such as ``/dev/zero`` never ends.  The file is opened
+    without blocking and checked again, in case it was swapped for a pipe in between.  ``what``
+    names the file for the messages ("CSV file"), ``holds`` what it should be ("a sheet export").
+    """
     try:
-        size = os.path.getsize(name)
-        if size > MAX_FILE_BYTES:
-            raise InputError(_too_large(size), file=name)
-        with open(name, "rb") as handle:
-            data = _read_limited(handle)
+        info = os.stat(name)
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # ValueError: a NUL in the name
+        raise error("file not found", file=name) from None
     except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror or exc})", file=name) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(_too_large(len(data)), file=name)
-    return decode(data, name)
+        raise error(f"cannot read the file ({exc.strerror or exc})", file=name) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"this is a folder, not a {what}", file=name)
+    if not stat.S_ISREG(info.st_mode):
+        raise error(_not_a_file(info.st_mode, what), file=name)
+    if info.st_size > limit:
+        raise error(_too_large(info.st_size, limit, holds), file=name)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as handle:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise error(_not_a_file(mode, what), file=name)
+            data = _read_limited(handle, limit)
+    except OSError as exc:
+        raise error(f"cannot read the file ({exc.strerror or exc})", file=name) from None
+    if len(data) > limit:  # it grew while it was read
+        raise error(_too_large(len(data), limit, holds), file=name)
+    return data
 
 
-def _too_large(size: int) -> str:
+def _not_a_file(mode: int, what: str) -> str:
     return (
-        f"file is {size // (1024 * 1024)} MB or more; a sheet export is at most "
-        f"{MAX_FILE_BYTES // (1024 * 1024)} MB"
+        f"this is {_special_kind(mode)}, not a file: it is not read (it could wait or run for "
+        f"ever); save the {what} on disk and give its path"
     )
 
 
-def _read_limited(handle: IO[bytes]) -> bytes:
-    """Read at most one byte past the limit; stop early on what is plainly not text (NUL bytes)."""
+def _too_large(size: int, limit: int, holds: str) -> str:
+    return (
+        f"file is {size // (1024 * 1024)} MB or more; {holds} is at most "
+        f"{limit // (1024 * 1024)} MB"
+    )
+
+
+def _read_limited(handle: IO[bytes], limit: int) -> bytes:
+    """Read at most one block past ``limit``; stop early on what is plainly not text (NULs)."""
     blocks: list[bytes] = []
     total = 0
-    while total <= MAX_FILE_BYTES:
+    while total <= limit:
         block = handle.read(1 << 20)
         if not block:
             break
@@ -99,6 +143,14 @@ def decode(data: bytes, name: str) -> str:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError("broken UTF-16 text", file=name) from None
+        if "\x00" in text:  # refused in UTF-8 as a binary file; in UTF-16 it is one character
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise InputError(
+                f"the file holds a NUL character (U+0000) at line {line}, which no sheet export "
+                f"holds: {_EXPORT_HINT}",
+                file=name,
+                row=line,
+            )
     else:
         if b"\x00" in data:
             if _utf16_without_bom(data[:1000]):
@@ -165,7 +217,37 @@ def parse_rows(text: str, name: str) -> list[list[str]]:
         rows.pop()
     if not rows:
         raise InputError("file is empty", file=name)
+    _refuse_other_separators(text, rows[0], name)
     return rows
+
+
+# Separators of exports that are not Google Sheets CSV: Excel in many locales and Sheets' own TSV.
+_OTHER_SEPARATORS = ((";", "';'"), ("\t", "tabs"))
+
+
+def _refuse_other_separators(text: str, first: list[str], name: str) -> None:
+    """Refuse a file whose first row is one cell that ';' or a tab splits (outside quotes).
+
+    Read with commas, such a file is one column of junk (``age;gender;tier``) and would load.
+    A first row with commas is comma-separated whatever its cells hold, so a CSV whose cells
+    contain semicolons loads; a single quoted header (``"age;group"``) loads too.
+    """
+    if len(first) != 1:
+        return
+    counts = [(first[0].count(mark), mark, what) for mark, what in _OTHER_SEPARATORS]
+    found, mark, what = max(counts, key=lambda c: c[0])
+    if not found:
+        return
+    try:
+        cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=mark))
+    except (csv.Error, StopIteration):
+        return
+    if sum(1 for cell in cells if cell.strip()) >= 2:
+        raise InputError(
+            f"this file uses {what} between cells, not commas; {_EXPORT_HINT}",
+            file=name,
+            row=1,
+        )
 
 
 @dataclass(frozen=True)
@@ -220,6 +302,19 @@ def shown(value: str) -> str:
     if len(value) <= SHOWN_CHARS:
         return repr(value)
     return repr(value[:SHOWN_CHARS]) + f"… ({len(value):,} characters)"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on written as its escape.
+
+    An escape sequence in a sheet or a file name (``\x1b]0;...``, a right-to-left override) would
+    otherwise recolour, retitle or clear the user's terminal when a line names it.  Characters
+    Python does not call printable (controls, format characters, line breaks) become the escape
+    ``repr`` gives them, as :func:`shown` shows values; everything else is kept.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def separator_hint(headers: Iterable[str]) -> str:

@@ -94,14 +94,16 @@ def format_named(name: str) -> Format:
 
 def check_names(fmt: Format, events: EventsSpec) -> None:
     """Refuse a sheet whose property or shard key names clash with the format's own fields."""
-    named: list[tuple[str, int | None]] = [(c.name, c.column) for c in events.properties]
-    named += [(k, None) for k in (events.session_key, *events.secondary_keys)]
-    for name, column in named:
+    named: list[tuple[str, str, int | None]] = [
+        ("column", c.name, c.column) for c in events.properties
+    ]
+    named += [("shard key", k, None) for k in (events.session_key, *events.secondary_keys)]
+    for what, name, column in named:
         if name in fmt.reserved:
             raise InputError(
-                f"'{name}' is a field {fmt.name} sets itself ({', '.join(fmt.reserved)}); rename "
-                f"the column, or choose another --format",
+                f"{what} '{name}' is a field {fmt.name} sets itself ({', '.join(fmt.reserved)}); "
+                f"rename the {what}, or choose another --format",
                 file=events.source,
-                row=1,
+                row=None if column is None else 1,
                 column=column,
             )

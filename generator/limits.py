@@ -20,6 +20,7 @@ MAX_DAYS = 3_660  # ten years of backfill; more is a typo
 MAX_SEED = 2**63 - 1  # a seed is recorded in run.json as a JSON integer
 MAX_WORKERS = 256
 DEFAULT_MAX_FILE_MB = 256.0  # an events file is rotated before its content passes this
+MIN_FILE_MB = 0.001  # a kilobyte: every event still gets written (one per file at worst)
 MAX_FILE_MB = 1_000_000.0  # a terabyte per file; more is a typo (and 1e303 overflows)
 MB = 1_000_000
 DEFAULT_CHUNK_USERS = 1000  # users per chunk (one events file each): fixed by the run, never by
@@ -28,6 +29,8 @@ EARLIEST_MS = -2_208_988_800_000  # 1900-01-01: dates before it are mistakes, no
 LATEST_MS = 253_370_764_800_000  # 9999-01-01: later dates cannot be written as ISO 8601
 
 
+# An events file's size limit in MB (10^6 bytes): below a kilobyte every event gets a file of its
+# own; above a terabyte no reader opens the file, and 1e303 MB overflows when made bytes.
 def check_whole(value: int, what: str, minimum: int, maximum: int) -> int:
     """Refuse a whole number outside [minimum, maximum]; the message says what is allowed."""
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
@@ -58,15 +61,15 @@ def check_chunk_users(chunk_users: int) -> int:
 
 
 def check_max_file_mb(megabytes: float) -> float:
-    """A file size limit in megabytes: above 0, at most MAX_FILE_MB, a real number."""
+    """A file size limit in megabytes, from MIN_FILE_MB to MAX_FILE_MB (NaN and infinity never)."""
     if (
         isinstance(megabytes, bool)
         or not isinstance(megabytes, int | float)
         or not math.isfinite(megabytes)
-        or not 0 < megabytes <= MAX_FILE_MB
+        or not MIN_FILE_MB <= megabytes <= MAX_FILE_MB
     ):
         raise UsageError(
-            f"the file size limit must be a number of megabytes above 0 and at most "
+            f"the file size limit must be a number of megabytes from {MIN_FILE_MB:g} to "
             f"{MAX_FILE_MB:,.0f}, not {megabytes}"
         )
     return float(megabytes)

@@ -123,6 +123,18 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
             session_key = key  # the same field as the generated session id, never a second one
         else:
             secondary.append(key)
+    for key, row in zip(shard.values, shard.rows):
+        # The event name and its time are written beside the keys: a key of their name would be
+        # a second "event" or "ts" in every event, as a property of that name would.
+        clash = [f for f in RESERVED_FIELDS if f.casefold() == key.casefold()]
+        if clash:
+            raise InputError(
+                f"shard key {shown(key)} has the name of the field {shown(clash[0])} that every "
+                f"event carries; rename the shard key",
+                file=name,
+                row=row,
+                column=shard.column,
+            )
     if normalise_header(primary) in SESSION_KEY_SPELLINGS:
         raise InputError(
             f"the primary shard key {shown(primary)} is the session id; the first shard key "

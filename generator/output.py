@@ -40,7 +40,8 @@ from typing import Any
 import orjson
 
 from . import layout
-from .errors import OutputError, OutputExistsError, OutputInUseError, UsageError
+from .errors import InputError, OutputError, OutputExistsError, OutputInUseError, UsageError
+from .spec import LookupSpec
 from .writers import AtomicFile
 
 # Creating the folder failed because of the answer itself, not because of a fault: exit status 2.
@@ -189,6 +190,41 @@ def _remove(path: str) -> None:
         shutil.rmtree(path)
 
 
+# -- names too long to write ----------------------------------------------------------------------
+
+NAME_MAX = 255  # bytes in a file name: the limit of ext4, XFS, Btrfs, tmpfs, APFS, NTFS (UTF-16)
+
+
+def check_lookup_name(lookup: LookupSpec, folder: str | None = None) -> None:
+    """Refuse a lookup file whose table could not be written back under its name.
+
+    The table is ``lookup_table/<name>.csv``, written as ``<name>.csv.partial`` until complete, 12
+    bytes more than the name: a legal 249-character file name would fail after generating.  With
+    ``folder``, the limit is that of the file system that will hold it (eCryptfs: 143); its nearest
+    existing parent is asked, as the folder need not exist yet.
+    """
+    limit, allowed = NAME_MAX, "file systems allow"
+    if folder is not None:
+        parent = os.path.abspath(folder)
+        while not os.path.isdir(parent) and os.path.dirname(parent) != parent:
+            parent = os.path.dirname(parent)
+        try:
+            limit = os.pathconf(parent, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            pass  # not known here: the common limit
+        if limit != NAME_MAX:
+            allowed = "the file system of the output folder allows"
+    written = os.path.basename(layout.lookup_name(lookup.name)) + layout.TEMP_SUFFIX
+    size = len(os.fsencode(written))
+    if size > limit:
+        raise InputError(
+            f"the lookup table is written as {layout.lookup_name(lookup.name)}, a name of "
+            f"{size} bytes while it is written, and {allowed} {limit}; rename the file to a name "
+            f"at least {size - limit} characters shorter",
+            file=lookup.source,
+        )
+
+
 # -- the lock --------------------------------------------------------------------------------------
 
 
@@ -264,12 +300,16 @@ class FolderLock:
         self.descriptor = descriptor
 
     def release(self) -> None:
-        if self.descriptor is None:
+        """Remove the lock file and let the lock go; a second call (after an interrupt landed in
+        the first) does nothing."""
+        descriptor, self.descriptor = self.descriptor, None
+        if descriptor is None:
             return
-        with suppress(OSError):
-            os.unlink(self.path)
-        os.close(self.descriptor)
-        self.descriptor = None
+        try:
+            with suppress(OSError):
+                os.unlink(self.path)
+        finally:
+            os.close(descriptor)
 
 
 @contextmanager

@@ -23,6 +23,7 @@ import orjson
 
 from . import layout, limits
 from .clock import DAY_MS, iso, parse_iso
+from .csvtext import read_file
 from .errors import GeneratorError, InputError, UsageError
 from .formats import DEFAULT_FORMAT, FORMATS
 from .spec import Product
@@ -137,29 +138,6 @@ def record_path(path: str) -> str:
     return path
 
 
-def read_small_file(path: str, limit: int, what: str) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; anything else is refused.
-
-    A pipe, a device (``/dev/zero``) or a socket would block or never end: they are refused
-    without being opened.
-    """
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} ({exc.strerror or exc})", file=path) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"this is not a regular file, so it is not a {what}", file=path)
-    if info.st_size > limit:
-        raise UsageError(
-            f"this file has {info.st_size:,} bytes; a {what} has at most {limit:,}", file=path
-        )
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(limit + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} ({exc.strerror or exc})", file=path) from None
-
-
 class _Fields:
     """Typed access to a decoded JSON object; every refusal names the file and the field."""
 
@@ -250,7 +228,9 @@ def _decode(data: bytes, source: str, what: str) -> Any:
 def read_record(path: str) -> RunRecord:
     """Read and check a run record: ``config/run.json``, or the output folder holding it."""
     source = record_path(path)
-    data = _decode(read_small_file(source, MAX_RECORD_BYTES, "run record"), source, "run record")
+    data = _decode(
+        read_file(source, MAX_RECORD_BYTES, "run record", "a run record"), source, "run record"
+    )
     if not isinstance(data, dict) or "seed" not in data:
         raise InputError(
             "this is not a run record; give the config/run.json of a finished run", file=source

@@ -148,6 +148,7 @@ def generate(
     if product is None:
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
     check_names(FORMATS[config.format], product.events)
+    output.check_lookup_name(product.lookup, config.output_dir)
     plan = _NewRun(config, product, params or Params(backfill_days=config.days))
     stats, files = _carry_out(plan, config.workers, config.dask, progress)
     return RunResult(config, product, stats, files)
@@ -169,6 +170,7 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
         config = _continued_config(request, record)
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
         check_names(FORMATS[config.format], product.events)
+        output.check_lookup_name(product.lookup, config.output_dir)
         number = len(record.continued) + 1
         if config.end_ms == record.end_ms:  # no time passed: nothing to write, nothing changes
             output.roll_back_continue(staging)
@@ -193,24 +195,20 @@ def _carry_out(
     """The steps every plan shares: prepare, generate the chunks, assemble, publish or roll back."""
     # Connect before anything is written: an unreachable scheduler is one message, nothing else.
     cluster = distributed.connect(dask) if dask else None
-    try:
-        staging = plan.prepare()
-    except BaseException:
-        if cluster is not None:
-            cluster.close()
-        raise
-    # Absolute: Dask workers resolve the path in their own working folders.
-    job = plan.job = replace(plan.job, staging=os.path.abspath(staging.path))
-    done = [0, 0]
-
-    def on_progress(users: int, events: int) -> None:
-        done[0] += users
-        done[1] += events
-        if progress is not None:
-            progress(ProgressUpdate(done[0], job.users, done[1]))
-
+    staging: output.Staging | None = None
     committed = False
     try:
+        staging = plan.prepare()
+        # Absolute: Dask workers resolve the path in their own working folders.
+        job = plan.job = replace(plan.job, staging=os.path.abspath(staging.path))
+        done = [0, 0]
+
+        def on_progress(users: int, events: int) -> None:
+            done[0] += users
+            done[1] += events
+            if progress is not None:
+                progress(ProgressUpdate(done[0], job.users, done[1]))
+
         if cluster is not None:
             results = distributed.run_chunks(cluster, job, on_progress)
         else:
@@ -224,16 +222,18 @@ def _carry_out(
             committed = True
     except BaseException as exc:
         if not committed:
-            plan.roll_back(staging)
+            if staging is not None:  # (a plan that failed to prepare has rolled itself back)
+                plan.roll_back(staging)
             if isinstance(exc, OSError):
-                raise output_error(staging.folder, exc) from None
+                folder = staging.folder if staging is not None else "the output folder"
+                raise output_error(folder, exc) from None
             raise
         if not isinstance(exc, KeyboardInterrupt):
             raise
     finally:
         if cluster is not None:
             cluster.close()
-        if committed:
+        if committed and staging is not None:
             try:
                 output.finish(staging)
             except KeyboardInterrupt:  # the run stands: a Ctrl-C while tidying up only hurries it

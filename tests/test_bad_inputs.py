@@ -80,12 +80,24 @@ REFUSED = [
     ("events_bom_only.csv", "events", "file is empty", ""),
     ("events_whitespace_only.csv", "events", "file is empty", ""),
     ("events_header_only.csv", "events", "no primary shard key", "row 2, column 1"),
-    ("events_semicolons.csv", "events", "separate cells with semicolons", "row 1"),
-    ("events_tabs.csv", "events", "separate cells with tabs", "row 1"),
+    ("events_semicolons.csv", "events", "this file uses ';' between cells, not commas", "row 1"),
+    ("events_tabs.csv", "events", "this file uses tabs between cells, not commas", "row 1"),
+    ("flows_semicolons.csv", "flows", "uses ';' between cells, not commas; export", "row 1"),
+    ("flows_tabs.csv", "flows", "uses tabs between cells, not commas; export", "row 1"),
+    ("lookup_semicolons.csv", "lookup", "uses ';' between cells, not commas; export", "row 1"),
+    ("lookup_tabs.csv", "lookup", "uses tabs between cells, not commas; export", "row 1"),
+    ("lookup_semicolons_decimal_commas.csv", "lookup", "uses ';' between cells", "row 1"),
     ("events_duplicate_property.csv", "events", "'Platform' appears twice", "row 1, column 4"),
     ("events_two_event_columns.csv", "events", "a second 'event' column", "row 1, column 3"),
     ("events_two_shardkeys_columns.csv", "events", "second 'shardkeys' column", "row 1, column 3"),
     ("events_property_named_ts.csv", "events", "same name as the field 'ts'", "row 1, column 3"),
+    ("events_shard_key_named_ts.csv", "events", "shard key 'ts' has the name of", "row 4"),
+    (
+        "events_primary_key_named_event.csv",
+        "events",
+        "shard key 'Event' has the name of the field 'event'",
+        "row 2, column 1",
+    ),
     ("events_session_as_primary.csv", "events", "'session_id' is the session id", "row 2"),
     ("events_two_session_keys.csv", "events", "'sessionId' is listed twice", "row 4, column 1"),
     ("events_no_event_names.csv", "events", "has no event names", "row 2, column 2"),
@@ -101,6 +113,8 @@ REFUSED = [
     ("lookup_duplicate_attribute.csv", "lookup", "'Age' appears twice", "row 1, column 3"),
     ("lookup_value_under_blank_header.csv", "lookup", "under a blank header", "row 2, column 2"),
     ("lookup_binary.csv", "lookup", "binary file, not CSV text", ""),
+    ("lookup_utf16_nul.csv", "lookup", "a NUL character (U+0000) at line 3", "row 3"),
+    ("events_utf16_be_nul.csv", "events", "a NUL character (U+0000) at line 3", "row 3"),
     ("lookup_not_utf8.csv", "lookup", "not UTF-8 text (byte 0xe9 at line 2)", "row 2"),
     ("lookup_enormous_cell.csv", "lookup", "quote left open", "row 2"),
 ]
@@ -166,6 +180,25 @@ def test_other_exports_that_load() -> None:
     assert only_keys.lookup.attributes == () and "no attributes" in only_keys.warnings[0]
 
 
+def test_semicolons_and_tabs_inside_the_cells_of_a_comma_separated_file_load() -> None:
+    """Only a first row that is one cell, split by ';' or a tab outside quotes, is refused."""
+    lookup = load_product(GOOD["events"], GOOD["flows"], bad("lookup_ok_semicolons_in_cells.csv"))
+    assert [(a.name, a.values) for a in lookup.lookup.attributes] == [
+        ("tags", ("a;b", "c;d", ";x")),
+        ("tier", ("gold", "silver")),
+    ]
+    one = load_product(
+        GOOD["events"], GOOD["flows"], bad("lookup_ok_one_quoted_column_with_semicolon.csv")
+    )
+    assert [(a.name, a.values) for a in one.lookup.attributes] == [
+        ("age;group", ("18-24", "25;34"))
+    ]
+    flows = load_product(
+        bad("events_ok_messy.csv"), bad("flows_ok_semicolon_in_name.csv"), GOOD["lookup"]
+    )
+    assert [(f.name, f.steps) for f in flows.flows.flows] == [("buy; then leave", ("App Open",))]
+
+
 def _role(name: str) -> str:
     return name.split("_", 1)[0]
 
@@ -208,12 +241,22 @@ FLAG_CASES = [
     (["--end", ""], "--end must be an ISO 8601 date"),
     (["--end", "0001-01-01"], "must fall between 1900-01-01 and 9999-01-01"),
     (["--end", "9999-12-31"], "must fall between 1900-01-01 and 9999-01-01"),
+    # Ends that Python can parse but not turn into a date of the calendar (year 0, year 10000).
+    (["--end", "0001-01-01T00:00:00+01:00"], "must fall between 1900-01-01 and 9999-01-01"),
+    (["--end", "9999-12-31T23:59:59-23:59"], "must fall between 1900-01-01 and 9999-01-01"),
     (["--days", "0"], "--days must be a whole number"),
     (["--days", "-3"], "--days must be a whole number"),
     (["--days", "many"], "--days must be a whole number"),
     (["--days", "99999999999"], "re:(backfill window|--days) must be (at most|a whole number)"),
     (["--workers", "0"], "--workers must be a whole number"),
     (["--workers", "two"], "--workers must be a whole number"),
+    # Numbers that are floats to Python but overflow (or are not numbers) once made bytes.
+    (["--max-file-mb", "1e303"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "1e308"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "1e400"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "nan"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb=-inf"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    (["--max-file-mb", "1e-300"], "--max-file-mb must be a number of megabytes from 0.001 to"),
     (["--force=yes"], "ignored explicit argument"),
     (["--check=1"], "ignored explicit argument"),
     (["--bogus"], "unrecognized arguments: --bogus"),
@@ -238,8 +281,8 @@ def test_bad_file_flags(tmp_path: os.PathLike[str], capsys: pytest.CaptureFixtur
         ("events", os.path.join(base, "missing.csv"), "file not found"),
         ("events", "", "re:no file name given|--events"),
         ("flows", base, "this is a folder, not a CSV file"),
-        ("lookup", os.devnull, "file is empty"),
-        ("lookup", "/dev/zero", "binary file"),
+        ("lookup", os.devnull, "this is a device, not a file"),
+        ("lookup", "/dev/zero", "this is a device, not a file"),
         ("events", "bad\x00name.csv", "file not found"),
     ]
     for role, value, words in cases:
@@ -389,3 +432,83 @@ def test_every_flag_s_bound_reaches_a_run() -> None:
         with pytest.raises(UsageError):
             dataclasses.replace(config, **{field: value}).check()
     config.check()
+
+
+@pytest.mark.parametrize("size", [1e303, 1e308, float("inf"), float("nan"), 0.0, -1.0, 1e-300])
+def test_the_core_refuses_a_file_size_limit_past_its_bounds(size: float) -> None:
+    """1e303 MB is a float, but as bytes it overflows; NaN passes every `> 0` test."""
+    from generator import RunConfig, UsageError
+
+    config = RunConfig(
+        GOOD["events"], GOOD["flows"], GOOD["lookup"], 5, "out", 1, 0, max_file_mb=size
+    )
+    with pytest.raises(
+        UsageError,
+        match=re.escape("the file size limit must be a number of megabytes from 0.001 to"),
+    ):
+        config.check()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "key"), [("mixpanel", "time"), ("mixpanel", "distinct_id"), ("posthog", "$set")]
+)
+def test_a_shard_key_named_like_a_field_the_format_sets_is_refused(
+    fmt: str, key: str, tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A secondary key is written beside the properties: a tool field of its name, twice."""
+    events = os.path.join(os.fspath(tmp_path), "events.csv")
+    with open(events, "w") as handle:
+        handle.write(f"shardkeys,event\nuserId,App Open\n{key},Browse Menu\n")
+    paths = dict(GOOD, events=events, flows=APP_OPEN_FLOWS)
+    out = os.path.join(os.fspath(tmp_path), "out")
+    status, _, err = run([*run_flags(paths, out), "--format", fmt], capsys)
+    assert_one_message(status, err, f"error: {events}", f"shard key '{key}' is a field {fmt} sets")
+    assert not os.path.exists(out)
+    status, _, err2 = run(["--check", "--format", fmt, *file_flags(paths)], capsys)
+    assert (status, err2) == (2, err)
+
+
+@pytest.mark.parametrize(("stem", "loads"), [(243, True), (244, False), (249, False)])
+def test_a_lookup_file_name_too_long_to_write_back_is_refused_before_the_run(
+    stem: int, loads: bool, tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lookup_table/<stem>.csv is written as <stem>.csv.partial first: 12 bytes more than the
+    stem, so a legal 249-character name passed --check and failed after generating."""
+    lookup = os.path.join(os.fspath(tmp_path), "l" * stem + ".csv")
+    with open(GOOD["lookup"], "rb") as source, open(lookup, "wb") as target:
+        target.write(source.read())
+    paths = dict(GOOD, lookup=lookup)
+    out = os.path.join(os.fspath(tmp_path), "out")
+    status, _, err = run(run_flags(paths, out), capsys)
+    if loads:
+        assert status == 0, err
+        assert os.path.isfile(os.path.join(out, "lookup_table", "l" * stem + ".csv"))
+        return
+    assert_one_message(status, err, f"error: {lookup}", "written as lookup_table/")
+    assert f"a name of {stem + 12} bytes while it is written" in err and "rename" in err
+    assert not os.path.exists(out)
+    assert run(["--check", *file_flags(paths)], capsys) == (2, "", err)
+
+
+def test_a_lookup_name_is_checked_against_the_output_folder_s_own_limit(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some file systems allow shorter names than 255 bytes (eCryptfs: 143)."""
+    from generator import InputError
+    from generator import check_lookup_name as check_output_names
+    from generator.spec import LookupSpec
+
+    lookup = LookupSpec("/sheets/" + "l" * 140 + ".csv", "l" * 140, ())
+    out = os.path.join(os.fspath(tmp_path), "not", "yet", "made")  # its nearest folder decides
+    check_output_names(lookup, out)
+    asked: list[str] = []
+
+    def pathconf(path: str, name: str) -> int:
+        asked.append(path)
+        return 143 if name == "PC_NAME_MAX" else os.pathconf(path, name)
+
+    monkeypatch.setattr(os, "pathconf", pathconf)
+    with pytest.raises(InputError, match="the file system of the output folder allows 143"):
+        check_output_names(lookup, out)
+    assert asked == [os.fspath(tmp_path)]
+    check_output_names(LookupSpec("l.csv", "l" * 131, ()), out)  # 131 + 12 = 143 bytes

@@ -296,7 +296,7 @@ def test_format_flags_on_the_command_line(tmp_path: os.PathLike[str], capsys) ->
     assert "invalid choice" in capsys.readouterr().err
     for size in ("0", "-1", "abc", "nan"):
         assert main([*base, "--output", folder, "--max-file-mb", size]) == 2
-        assert "--max-file-mb must be a number of megabytes above 0" in capsys.readouterr().err
+        assert "--max-file-mb must be a number of megabytes from 0.001" in capsys.readouterr().err
     assert not os.path.exists(folder)
     args = [*base, "--output", folder, "--format", "amplitude", "--gzip", "--max-file-mb", "1.5"]
     assert main(args) == 0

@@ -171,7 +171,7 @@ def test_a_replay_file_that_is_not_a_file_is_refused_without_reading_it(
         path = os.path.join(tmp_path, "fifo")
         os.mkfifo(path)
     assert main(["--replay", path, "--output", os.path.join(tmp_path, "o")]) == 2
-    assert "not a regular file" in capsys.readouterr().err
+    assert "not a file: it is not read" in capsys.readouterr().err
 
 
 def test_the_examples_exist_where_an_installed_copy_looks_for_them() -> None:

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import shlex
+import subprocess
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from event_generator import main
 from frontend.progress import PlainProgress, progress_shown
 from frontend.summary import bar, print_summary, repeat_command
 from generator import ProgressUpdate
-from tests.helpers import tree_bytes
+from tests.helpers import ROOT, tree_bytes
 
 
 def render(result: Any, width: int = 120, chosen: bool = False) -> str:
@@ -123,3 +124,87 @@ def test_in_a_terminal_progress_is_a_bar_with_users_events_rate_and_time_left() 
     assert "1,500/2,000 users" in last and "150,000 events" in last
     assert "25,000 events/s" in last
     assert re.search(r"left 0:00:0\d", last)
+
+
+ESCAPE_CHARS = ("\x1b", "\x07", "\x9b", "\u202e")  # ESC, BEL, CSI, right-to-left override
+
+
+def test_escape_sequences_from_the_sheet_and_the_file_names_never_reach_the_terminal(
+    tmp_path: Any, capsys: Any
+) -> None:
+    """Names are shown as --check shows them (escaped); the command still repeats the run."""
+    fixtures = os.path.join(ROOT, "tests", "fixtures", "bad")
+    events = os.path.join(fixtures, "events_ok_escape_sequences.csv")
+    base = os.fspath(tmp_path)
+    flows = os.path.join(base, "flows.csv")
+    with open(flows, "w") as handle:  # an escape sequence as a flow name and as a step
+        handle.write(
+            'flow,step 1,step 2\n"\x1b[1mbold\x1b[0m",App Open,"\x1b[31mRed\x1b[0m \u202eevil"\n'
+        )
+    lookup = os.path.join(base, "look\x1b[31mup\x07.csv")  # a file name is a name too
+    with open(lookup, "w") as handle:
+        handle.write("shardkeys\nuserId\n")  # no attributes: a warning that names the file
+    out = os.path.join(base, "out\x1b[2J")
+    args = ["--events", events, "--flows", flows, "--lookup", lookup, "--users", "20"]
+    args += ["--seed", "3", "--end", "2026-11-29", "--output", out]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err):
+        assert not any(ch in text for ch in ESCAPE_CHARS), text
+    assert "'\\x1b[1mbold\\x1b[0m'" in captured.out  # the flow, as --check quotes it
+    assert "'\\x1b[31mRed\\x1b[0m \\u202eevil'" in captured.out  # a step
+    assert "lookup_table/look\\x1b[31mup\\x07.csv" in captured.out
+    assert "warning: " in captured.err and "look\\x1b[31mup\\x07.csv" in captured.err
+    # The repeat command quotes such names for the shell ($'...'): bash gives back the argv.
+    command = next(line for line in captured.out.splitlines() if "--seed 3" in line)
+    argv = (
+        subprocess.run(
+            ["bash", "-c", f"set -- {command.strip()}; printf '%s\\0' \"$@\""],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")[:-1]
+    )
+    assert argv[argv.index("--lookup") + 1] == lookup
+    assert argv[argv.index("--output") + 1] == out
+    status = main(["--check", "--events", events, "--flows", flows, "--lookup", lookup])
+    checked = capsys.readouterr()
+    assert status == 0
+    assert not any(ch in checked.out + checked.err for ch in ESCAPE_CHARS), checked.out
+
+
+def test_a_sheet_of_200000_events_and_50000_flows_gets_a_summary_of_its_top_rows() -> None:
+    """Every row of a huge sheet took rich 100 s of CPU to lay out (197 s for 20 users)."""
+    from generator import RunConfig, RunResult
+    from generator.spec import EventsSpec, Flow, FlowsSpec, LookupSpec, Product
+    from generator.walker import WalkStats
+
+    names = tuple(f"E{i}" for i in range(200_000))
+    flows = [Flow("long one", names[:5_000], 2)]
+    flows += [
+        Flow(f"flow {i}", (names[i], names[i + 1], names[i + 2]), i + 3) for i in range(49_999)
+    ]
+    product = Product(
+        EventsSpec("events.csv", "userId", "session_id", (), names, ()),
+        FlowsSpec("flows.csv", tuple(flows)),
+        LookupSpec("lookup.csv", "lookup", ()),
+    )
+    by_event = [(i * 7_919) % 1_000 for i in range(len(names))]  # E199 is the largest (999)
+    funnels = [list(range(len(f.steps) + 100, 100, -1)) for f in flows]
+    stats = WalkStats(
+        events=sum(by_event), by_event=by_event, funnels=funnels, users=20, users_with_events=20
+    )
+    config = RunConfig("events.csv", "flows.csv", "lookup.csv", 20, "out", 1, 0)
+    shown = render(RunResult(config, product, stats, [("config/run.json", 10)]))
+    assert len(shown.splitlines()) < 120
+    top = sorted(range(len(names)), key=lambda i: -by_event[i])[:20]
+    for i in top:
+        assert re.search(rf"\bE{i}\s+{by_event[i]}\s", shown), i
+    rest = sum(by_event) - sum(by_event[i] for i in top)
+    share = f"{100 * rest / sum(by_event):.1f}%"
+    assert re.search(rf"… 199,980 more events\s+{rest:,}\s+{re.escape(share)}", shown)
+    assert re.search(rf"All events\s+{sum(by_event):,}\s+100.0%", shown)
+    assert "flow 8 " in shown and "flow 9 " not in shown and "… 49,990 more flows" in shown
+    assert re.search(r"…\s+4,988 more steps", shown)  # of the long flow: 11 shown, then the last
+    assert re.search(r"5000\s+E4999\s+101\s+99.0%", shown)
