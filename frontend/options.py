@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from generator import (
     DEFAULT_CHUNK_USERS,
@@ -45,6 +44,7 @@ from generator import (
     read_record,
 )
 
+from .summary import as_markup
 from .values import (
     NUMBER_FLAGS,
     display_path,
@@ -332,7 +332,7 @@ def gather(
 def _given(console: Console, label: str, value: object, origin: str) -> None:
     shown = f"{value:,}" if isinstance(value, int) else str(value)
     console.print(
-        f"[green]✓[/] [bold]{label}[/] {escape(shown)} [dim]({escape(origin)})[/]",
+        f"[green]✓[/] [bold]{label}[/] {as_markup(shown)} [dim]({as_markup(origin)})[/]",
         highlight=False,
     )
 
@@ -347,7 +347,7 @@ def _ask(
     """Ask ``question`` until its answer passes its check (a file that loads, say)."""
 
     def report(message: str) -> None:
-        console.print(f"[red]✗ {escape(message)}[/]", highlight=False, soft_wrap=True)
+        console.print(f"[red]✗ {as_markup(message)}[/]", highlight=False, soft_wrap=True)
 
     default = question.default(answers)
     if question.key in ("events", "flows", "lookup"):

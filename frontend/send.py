@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from generator import (
@@ -35,6 +34,8 @@ from generator import (
     to_ms,
 )
 from generator import send_tool as _tool_for
+
+from .summary import as_markup
 
 # Flags that make (or continue) a run; without any of them, --send sends the run in --output.
 _RUN_FLAGS = (
@@ -189,7 +190,7 @@ def _progress_shown(
                 batches=report.batches,
                 retries=report.retries,
                 rate=f"{rate:,.0f} items/s",
-                note=escape(note[:60]),
+                note=as_markup(note[:60]),
             )
 
         yield update
@@ -201,11 +202,11 @@ def _day(ms: int) -> str:
 
 def print_send_summary(console: Console, result: SendResult, seconds: float, folder: str) -> None:
     """What was sent where, and how to see it in the tool."""
-    journal = escape(result.journal)
+    journal = as_markup(result.journal)
     if result.already_complete:
         console.print(
-            f"Everything in [bold]{escape(folder)}[/] was already sent to {result.title} "
-            f"({escape(result.destination)}): {result.events_total:,} events"
+            f"Everything in [bold]{as_markup(folder)}[/] was already sent to {result.title} "
+            f"({as_markup(result.destination)}): {result.events_total:,} events"
             + (f" and {result.profiles_total:,} profiles" if result.profiles_total else "")
             + f", recorded in {journal}. Nothing was sent; give --resend to send it all again.",
             soft_wrap=True,
@@ -214,8 +215,8 @@ def print_send_summary(console: Console, result: SendResult, seconds: float, fol
     profiles = f" and {result.profiles_sent:,} profiles" if result.profiles_sent else ""
     split = f" ({result.splits:,} split in two)" if result.splits else ""
     console.print(
-        f"Sent [bold]{result.events_sent:,}[/] events{profiles} from {escape(folder)} to "
-        f"{result.title} ({escape(result.destination)}) in {seconds:,.1f} s: "
+        f"Sent [bold]{result.events_sent:,}[/] events{profiles} from {as_markup(folder)} to "
+        f"{result.title} ({as_markup(result.destination)}) in {seconds:,.1f} s: "
         f"{result.batches:,} batches{split}, {result.retries:,} retries.",
         soft_wrap=True,
     )
@@ -248,7 +249,7 @@ def send_shown(
             resend=bool(args.resend),
             now_ms=to_ms(datetime.now(UTC)),
         )
-        console.print(f"Sending [bold]{escape(output)}[/] to {tool.title}", soft_wrap=True)
+        console.print(f"Sending [bold]{as_markup(output)}[/] to {tool.title}", soft_wrap=True)
         with _progress_shown(console, tool.title, shown) as progress:
             result = send_run(
                 config,
@@ -259,7 +260,7 @@ def send_shown(
                 progress=progress,
             )
     except GeneratorError as error:
-        errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        errors.print(f"[bold red]error:[/] {as_markup(str(error))}", soft_wrap=True)
         return error.exit_status
     except (KeyboardInterrupt, EOFError):
         done = shown.last.items_done if shown.last and shown.last.phase == "sending" else 0
