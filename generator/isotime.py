@@ -1,0 +1,118 @@
+"""ISO 8601 UTC timestamps from integer milliseconds, exactly, one at a time or as arrays of bytes.
+
+``2026-11-29T09:15:30.123Z``: the calendar date comes from the epoch day by Howard Hinnant's
+``civil_from_days`` (integer arithmetic only: days to 400-year eras, years of the era, months from
+March), so the scalar and the numpy forms agree with each other and with the proleptic Gregorian
+calendar of ``datetime`` on every machine.  Times from 1900-01-01 to 9999-12-31 are accepted (four
+digits of year).  ``generator.clock`` formats one time at a time for the plain model; this module is
+what a batch engine uses to build its date pieces for many days at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .limits import EARLIEST_MS
+from .params import DAY_MS
+
+FIRST_MS = EARLIEST_MS  # 1900-01-01T00:00:00.000Z
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+FIRST_DAY = FIRST_MS // DAY_MS
+LAST_DAY = LAST_MS // DAY_MS
+DATE_WIDTH = 11  # "2026-11-29T"
+TIME_WIDTH = 13  # "09:15:30.123Z"
+
+_SHIFT_DAYS = 719_468  # days from 0000-03-01 to 1970-01-01
+_ERA_DAYS = 146_097  # days in 400 years
+_ZERO = ord("0")
+
+Ints = npt.NDArray[np.int64]
+
+
+def civil(day: int) -> tuple[int, int, int]:
+    """``(year, month, day of month)`` of epoch day ``day`` (1970-01-01 is day 0)."""
+    z = day + _SHIFT_DAYS
+    era = z // _ERA_DAYS
+    doe = z - era * _ERA_DAYS  # day of the era, 0 .. 146096
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365  # year of the era, 0 .. 399
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)  # day of the year from March 1st, 0 .. 365
+    mp = (5 * doy + 2) // 153  # month from March, 0 .. 11
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
+
+
+def civil_array(days: npt.ArrayLike) -> tuple[Ints, Ints, Ints]:
+    """:func:`civil` for an array of epoch days: arrays of years, months and days of month."""
+    z = np.asarray(days, dtype=np.int64) + _SHIFT_DAYS
+    era = z // _ERA_DAYS  # numpy's // on integers floors, like Python's
+    doe = z - era * _ERA_DAYS
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, doy - (153 * mp + 2) // 5 + 1
+
+
+def _check(low: int, high: int) -> None:
+    if low < FIRST_MS or high > LAST_MS:
+        raise ValueError("a timestamp must fall between 1900-01-01 and 9999-12-31 (UTC)")
+
+
+def iso(ms: int) -> str:
+    """``ms`` since the epoch as ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    _check(ms, ms)
+    day, rest = divmod(ms, DAY_MS)
+    year, month, mday = civil(day)
+    second, milli = divmod(rest, 1000)
+    minute, second = divmod(second, 60)
+    hour, minute = divmod(minute, 60)
+    return f"{year:04d}-{month:02d}-{mday:02d}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
+
+
+def _digits(out: npt.NDArray[np.uint8], column: int, value: Ints, width: int) -> None:
+    """Write ``value`` as ``width`` decimal digits into ``out[:, column:column + width]``."""
+    for place in range(width - 1, -1, -1):
+        out[:, column + place] = value % 10 + _ZERO
+        value = value // 10
+
+
+def date_bytes(days: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    """``YYYY-MM-DDT`` for each epoch day, as an ``(n, 11)`` array of ASCII bytes."""
+    day = np.asarray(days, dtype=np.int64).ravel()
+    if day.size:
+        _check(int(day.min()) * DAY_MS, int(day.max()) * DAY_MS)
+    year, month, mday = civil_array(day)
+    out = np.empty((day.size, DATE_WIDTH), dtype=np.uint8)
+    _digits(out, 0, year, 4)
+    _digits(out, 5, month, 2)
+    _digits(out, 8, mday, 2)
+    out[:, 4] = out[:, 7] = ord("-")
+    out[:, 10] = ord("T")
+    return out
+
+
+def time_bytes(ms_of_day: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    """``HH:MM:SS.mmmZ`` for each time of day in ms (0 .. 86,399,999), as ``(n, 13)`` bytes."""
+    rest = np.asarray(ms_of_day, dtype=np.int64).ravel()
+    if rest.size and (int(rest.min()) < 0 or int(rest.max()) >= DAY_MS):
+        raise ValueError("a time of day is from 0 to 86,399,999 ms")
+    out = np.empty((rest.size, TIME_WIDTH), dtype=np.uint8)
+    seconds = rest // 1000
+    _digits(out, 0, seconds // 3600, 2)
+    _digits(out, 3, seconds // 60 % 60, 2)
+    _digits(out, 6, seconds % 60, 2)
+    _digits(out, 9, rest % 1000, 3)
+    out[:, 2] = out[:, 5] = ord(":")
+    out[:, 8] = ord(".")
+    out[:, 12] = ord("Z")
+    return out
+
+
+def iso_bytes(ms: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    """:func:`iso` for an array of times, as an ``(n, 24)`` array of ASCII bytes (one per row)."""
+    moments = np.asarray(ms, dtype=np.int64).ravel()
+    if moments.size:
+        _check(int(moments.min()), int(moments.max()))
+    return np.hstack([date_bytes(moments // DAY_MS), time_bytes(moments % DAY_MS)])
