@@ -71,11 +71,43 @@ def iso(ms: int) -> str:
     return f"{year:04d}-{month:02d}-{mday:02d}T{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
 
 
-def _digits(out: npt.NDArray[np.uint8], column: int, value: Ints, width: int) -> None:
-    """Write ``value`` as ``width`` decimal digits into ``out[:, column:column + width]``."""
-    for place in range(width - 1, -1, -1):
-        out[:, column + place] = value % 10 + _ZERO
-        value = value // 10
+def _pairs() -> npt.NDArray[np.uint16]:
+    """The two ASCII digits of 0 .. 99 as one 16-bit value each, in memory order."""
+    text = "".join(f"{n:02d}" for n in range(100)).encode()
+    return np.frombuffer(text, dtype=np.uint16).copy()
+
+
+_PAIRS = _pairs()
+
+
+def _put2(out: npt.NDArray[np.uint8], column: int, values: Ints) -> None:
+    """Write ``values`` (0 .. 99) as two digits into ``out[:, column:column + 2]``: one 16-bit
+    gather per row, several times faster than a digit at a time."""
+    out[:, column : column + 2].view(np.uint16)[:, 0] = _PAIRS[values]
+
+
+def _put_date(out: npt.NDArray[np.uint8], day: Ints) -> None:
+    year, month, mday = civil_array(day)
+    _put2(out, 0, year // 100)
+    _put2(out, 2, year % 100)
+    _put2(out, 5, month)
+    _put2(out, 8, mday)
+    out[:, 4] = out[:, 7] = ord("-")
+    out[:, 10] = ord("T")
+
+
+def _put_time(out: npt.NDArray[np.uint8], column: int, rest: Ints) -> None:
+    seconds = rest // 1000
+    minutes = seconds // 60
+    milli = rest % 1000
+    _put2(out, column, minutes // 60)
+    _put2(out, column + 3, minutes % 60)
+    _put2(out, column + 6, seconds % 60)
+    _put2(out, column + 9, milli // 10)
+    out[:, column + 11] = milli % 10 + _ZERO
+    out[:, column + 2] = out[:, column + 5] = ord(":")
+    out[:, column + 8] = ord(".")
+    out[:, column + 12] = ord("Z")
 
 
 def date_bytes(days: npt.ArrayLike) -> npt.NDArray[np.uint8]:
@@ -83,13 +115,8 @@ def date_bytes(days: npt.ArrayLike) -> npt.NDArray[np.uint8]:
     day = np.asarray(days, dtype=np.int64).ravel()
     if day.size:
         _check(int(day.min()) * DAY_MS, int(day.max()) * DAY_MS)
-    year, month, mday = civil_array(day)
     out = np.empty((day.size, DATE_WIDTH), dtype=np.uint8)
-    _digits(out, 0, year, 4)
-    _digits(out, 5, month, 2)
-    _digits(out, 8, mday, 2)
-    out[:, 4] = out[:, 7] = ord("-")
-    out[:, 10] = ord("T")
+    _put_date(out, day)
     return out
 
 
@@ -99,20 +126,25 @@ def time_bytes(ms_of_day: npt.ArrayLike) -> npt.NDArray[np.uint8]:
     if rest.size and (int(rest.min()) < 0 or int(rest.max()) >= DAY_MS):
         raise ValueError("a time of day is from 0 to 86,399,999 ms")
     out = np.empty((rest.size, TIME_WIDTH), dtype=np.uint8)
-    seconds = rest // 1000
-    _digits(out, 0, seconds // 3600, 2)
-    _digits(out, 3, seconds // 60 % 60, 2)
-    _digits(out, 6, seconds % 60, 2)
-    _digits(out, 9, rest % 1000, 3)
-    out[:, 2] = out[:, 5] = ord(":")
-    out[:, 8] = ord(".")
-    out[:, 12] = ord("Z")
+    _put_time(out, 0, rest)
     return out
 
 
-def iso_bytes(ms: npt.ArrayLike) -> npt.NDArray[np.uint8]:
-    """:func:`iso` for an array of times, as an ``(n, 24)`` array of ASCII bytes (one per row)."""
+def iso_bytes(ms: npt.ArrayLike, tail: bytes = b"") -> npt.NDArray[np.uint8]:
+    """:func:`iso` for an array of times, as an ``(n, 24 + len(tail))`` array of ASCII bytes, one
+    timestamp per row, each followed by ``tail`` (the end of an event line, say)."""
     moments = np.asarray(ms, dtype=np.int64).ravel()
     if moments.size:
         _check(int(moments.min()), int(moments.max()))
-    return np.hstack([date_bytes(moments // DAY_MS), time_bytes(moments % DAY_MS)])
+    out = np.empty((moments.size, DATE_WIDTH + TIME_WIDTH + len(tail)), dtype=np.uint8)
+    day = moments // DAY_MS
+    first = int(day.min()) if day.size else 0
+    span = int(day.max()) - first + 1 if day.size else 0
+    if span <= day.size:  # a batch covers a few days: compute each date once, then copy rows
+        out[:, :DATE_WIDTH] = date_bytes(np.arange(first, first + span))[day - first]
+    else:
+        _put_date(out, day)
+    _put_time(out, DATE_WIDTH, moments - day * DAY_MS)
+    if tail:
+        out[:, DATE_WIDTH + TIME_WIDTH :] = np.frombuffer(tail, dtype=np.uint8)
+    return out
