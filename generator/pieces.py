@@ -1,31 +1,29 @@
 """Event lines from pre-encoded byte pieces: a batch of events in one call, not a call per event.
 
 Most of an event line is text that a run writes over and over: field names, property values, event
-names, dates, the time of day.  Each is encoded once into a :class:`Pieces` table; a batch engine
-then describes each event by a row of piece ids (computed with numpy, for thousands of events at a
-time) and :meth:`Pieces.lines` joins every row into one ``bytes`` buffer with a single C-level
-``bytes.join``.  That join was measured against a pure numpy byte gather (every output byte
-indexed, ``np.repeat`` of offsets): the join makes about 2.8 times as many events per second
-(``benchmarks/line_bytes.py``), because it copies whole pieces with ``memcpy`` instead of indexing
-each byte.
+names, the head naming the user and the session.  Each is encoded once into a :class:`Pieces`
+table; a batch engine then describes each event by a row of piece ids (computed with numpy, for
+thousands of events at a time) and :meth:`Pieces.lines` joins every row into one ``bytes`` buffer
+with a single C-level ``bytes.join``.  The join copies whole pieces with ``memcpy``; a pure numpy
+byte gather (``np.repeat`` of piece offsets, then one fancy index per output byte) was measured on
+the same rows at about a tenth of its speed (``benchmarks/line_bytes.py``, docs/engine.md).
 
 :class:`FlatJsonLines` holds the pieces of SPEC section 4's flat JSON objects, the bytes
-``generator.encoders.FlatJsonEncoder`` writes, timestamps included (dates from
-``generator.isotime``, time of day from a table of 86,400 seconds and one of 1,000 milliseconds).
+``generator.encoders.FlatJsonEncoder`` writes.  Timestamps are the one part of a line that is new
+for every event: ``generator.isotime`` writes a batch of them into a numpy array (a table of digit
+pairs, integer calendar arithmetic), and each row becomes one piece.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
 from .encoders import json_text, json_value
-from .isotime import FIRST_DAY, LAST_DAY, date_bytes, iso_bytes
-from .params import DAY_MS
+from .isotime import iso_bytes
 from .spec import EventsSpec
 
 Ids = npt.NDArray[np.int64]
@@ -44,37 +42,71 @@ class Lines:
 
 
 class Pieces:
-    """A table of byte pieces addressed by id; a row of ids stands for their concatenation."""
+    """A table of byte pieces addressed by id; a row of ids stands for their concatenation.
 
-    __slots__ = ("_items", "_lengths")
+    The pieces are kept in a numpy array of objects, so that picking a batch's pieces is one fancy
+    index in C (no Python integer per id): that halves the cost of a join against mapping a list's
+    ``__getitem__`` over ``ids.tolist()`` (benchmarks/line_bytes.py).
+    """
+
+    __slots__ = ("_items", "_lengths", "_size")
 
     def __init__(self) -> None:
-        self._items: list[bytes] = []
-        self._lengths = np.zeros(1024, dtype=np.int64)  # grown by doubling; first len() valid
+        self._size = 0
+        self._items = np.empty(1024, dtype=object)  # grown by doubling; the first _size are used
+        self._lengths = np.zeros(1024, dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return self._size
 
     def add(self, items: Iterable[bytes]) -> int:
         """Append pieces; returns the id of the first (the others follow in order)."""
-        first = len(self._items)
-        self._items.extend(items)
-        size = len(self._items)
-        if size > len(self._lengths):
-            grown = np.zeros(max(size, 2 * len(self._lengths)), dtype=np.int64)
-            grown[:first] = self._lengths[:first]
-            self._lengths = grown
-        self._lengths[first:size] = [len(item) for item in self._items[first:]]
+        new = list(items)
+        first = self._reserve(len(new))
+        self._items[first : self._size] = new  # a list of bytes becomes one object per item
+        self._lengths[first : self._size] = [len(item) for item in new]
+        return first
+
+    def add_rows(self, rows: npt.NDArray[np.uint8]) -> int:
+        """Append each row of a 2-d byte array as a piece (fixed-width text made by numpy, such as
+        timestamps), without a Python step per row; returns the id of the first."""
+        count, width = rows.shape
+        if width == 0 or (count and (rows[:, -1] == 0).any()):
+            raise ValueError("rows must be at least one byte wide and not end with a zero byte")
+        # numpy's fixed-width bytes type: rows as bytes objects in one conversion (it drops
+        # trailing zero bytes, which is why a row may not end with one).
+        texts = np.ascontiguousarray(rows).view(f"S{width}").ravel().astype(object)
+        first = self._reserve(count)
+        self._items[first : self._size] = texts
+        self._lengths[first : self._size] = width
+        return first
+
+    def _reserve(self, count: int) -> int:
+        """Make room for ``count`` more pieces; returns the id the first of them gets."""
+        first = self._size
+        size = first + count
+        if size > len(self._items):
+            capacity = max(size, 2 * len(self._items))
+            items = np.empty(capacity, dtype=object)
+            items[:first] = self._items[:first]
+            lengths = np.zeros(capacity, dtype=np.int64)
+            lengths[:first] = self._lengths[:first]
+            self._items, self._lengths = items, lengths
+        self._size = size
         return first
 
     def truncate(self, size: int) -> None:
         """Forget every piece from id ``size`` on (the pieces of one batch, say)."""
-        del self._items[size:]
+        if size < self._size:
+            self._items[size : self._size] = None
+            self._size = size
 
     def join(self, ids: npt.ArrayLike) -> bytes:
         """The pieces of ``ids``, in row-major order, as one ``bytes``."""
-        order = np.asarray(ids, dtype=np.int64).ravel().tolist()
-        return b"".join(map(self._items.__getitem__, order))
+        order = np.asarray(ids, dtype=np.int64).ravel()
+        if order.size and (int(order.min()) < 0 or int(order.max()) >= self._size):
+            raise ValueError("a piece id outside the table")
+        return b"".join(self._items[order].tolist())
 
     def lines(self, ids: npt.ArrayLike) -> Lines:
         """One line per row of the ``(n, k)`` array ``ids`` (a row's pieces include its
@@ -82,10 +114,8 @@ class Pieces:
         rows = np.asarray(ids, dtype=np.int64)
         if rows.ndim != 2:
             raise ValueError("piece ids come as a 2-d array: one row per line")
-        if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= len(self._items)):
-            raise ValueError("a piece id outside the table")
-        ends = np.cumsum(self._lengths[rows].sum(axis=1))
-        return Lines(self.join(rows), ends)
+        data = self.join(rows)
+        return Lines(data, np.cumsum(self._lengths[rows].sum(axis=1)))
 
 
 class FlatJsonLines:
@@ -94,8 +124,9 @@ class FlatJsonLines:
         {"userId":"…","session_id":"…","deviceId":"…","platform":"ios",…,"event":"…","ts":"…"}
 
     A line is a *head* (``{`` and the primary key, the session id and the secondary keys: see
-    :meth:`head`), the properties in column order, the event and its time.  The property, event
-    and time pieces are made once; dates are added for the days a batch needs.
+    :meth:`head`), the properties in column order, the event, and the event's own text: its
+    timestamp and the end of the line.  Property and event pieces are made once per product; heads
+    and timestamps once per batch.
     """
 
     def __init__(self, events: EventsSpec, separator: bytes = b"\n") -> None:
@@ -103,6 +134,7 @@ class FlatJsonLines:
         self._primary = "{" + json_text(events.primary_key) + ":"
         self._session = "," + json_text(events.session_key) + ":"
         self._secondary = ["," + json_text(key) + ":" for key in events.secondary_keys]
+        self._tail = b'"}' + separator
         pieces = self._pieces = Pieces()
         self._empty = pieces.add([b""])
         self._column_sizes = np.array([len(c.values) for c in events.properties], dtype=np.int64)
@@ -119,19 +151,14 @@ class FlatJsonLines:
         self._events = pieces.add(
             (',"event":' + json_text(e) + ',"ts":"').encode() for e in events.events
         )
-        self._seconds = pieces.add(_seconds_of_day())
-        self._millis = pieces.add(f'{m:03d}Z"}}'.encode() + separator for m in range(1000))
-        self._first_day = 0
-        self._dates = np.zeros(0, dtype=np.int64)  # see _date_ids
 
     def head(self, user_id: str, session_id: str, secondary: Sequence[str]) -> bytes:
         """The start of every line of one user in one session with one set of secondary keys."""
         if len(secondary) != len(self._secondary):
             raise ValueError(f"{len(self._secondary)} secondary key values, not {len(secondary)}")
         text = self._primary + json_text(user_id) + self._session + json_text(session_id)
-        return (
-            text + "".join(k + json_text(v) for k, v in zip(self._secondary, secondary))
-        ).encode()
+        keys = "".join(key + json_text(value) for key, value in zip(self._secondary, secondary))
+        return (text + keys).encode()
 
     def lines(
         self,
@@ -143,8 +170,8 @@ class FlatJsonLines:
     ) -> Lines:
         """``n`` lines: line ``i`` is ``heads[head[i]]``, then per property column the value of
         index ``props[i, column]`` (-1: the column is left out of that line), then event
-        ``event[i]`` at time ``ms[i]`` (epoch milliseconds).  ``props=None`` when the heads
-        already hold the properties (a head per flow entry rather than per session)."""
+        ``event[i]`` at time ``ms[i]`` (epoch milliseconds, 1900 to 9999).  ``props=None`` when
+        the heads already hold the properties (a head per flow entry rather than per session)."""
         heads_of = np.asarray(head, dtype=np.int64)
         events_of = np.asarray(event, dtype=np.int64)
         times = np.asarray(ms, dtype=np.int64)
@@ -154,64 +181,23 @@ class FlatJsonLines:
         _within(heads_of, len(heads), "head")
         _within(events_of, len(self._spec.events), "event")
         columns = 0 if props is None else len(self._column_sizes)
-        ids = np.empty((n, columns + 5), dtype=np.int64)
+        ids = np.empty((n, columns + 3), dtype=np.int64)
         if props is not None:
             values = np.asarray(props, dtype=np.int64).reshape(n, columns)
             if values.size and ((values < -1) | (values >= self._column_sizes)).any():
                 raise ValueError("a property value index outside its column")
             ids[:, 1 : columns + 1] = np.where(values < 0, self._empty, values + self._column_bases)
-        days = times // DAY_MS
-        rest = times - days * DAY_MS
         ids[:, columns + 1] = events_of + self._events
-        ids[:, columns + 2] = self._date_ids(days)
-        ids[:, columns + 3] = rest // 1000 + self._seconds
-        ids[:, columns + 4] = rest % 1000 + self._millis
-        batch = self._pieces.add(heads)  # this call's heads, forgotten once its lines are joined
+        # Each event's own text (timestamp, end of line) is made by numpy for the whole batch as
+        # fixed-width rows, which become pieces in one conversion.
+        stamps = iso_bytes(times, self._tail)
+        batch = self._pieces.add(heads)  # this call's pieces, forgotten once its lines are made
         ids[:, 0] = heads_of + batch
+        ids[:, columns + 2] = np.arange(n) + self._pieces.add_rows(stamps)
         try:
             return self._pieces.lines(ids)
         finally:
             self._pieces.truncate(batch)
-
-    def _date_ids(self, days: Ids) -> Ids:
-        """The piece ids of ``YYYY-MM-DDT`` for each day, adding the dates a batch is missing.
-
-        ``self._dates[d - self._first_day]`` is day ``d``'s piece, -1 until a batch needs it: a
-        run's batches look up their days with one gather (8 bytes per day of the run's span).
-        """
-        if not days.size:
-            return days
-        low = int(days.min())
-        high = int(days.max())
-        if low < FIRST_DAY or high > LAST_DAY:
-            raise ValueError("a timestamp must fall between 1900-01-01 and 9999-12-31 (UTC)")
-        known = self._dates
-        first = self._first_day
-        if not known.size:
-            self._dates = np.full(high - low + 1, -1, dtype=np.int64)
-            self._first_day = first = low
-        elif low < first or high >= first + known.size:
-            start = min(low, first)
-            grown = np.full(max(high, first + known.size - 1) - start + 1, -1, dtype=np.int64)
-            grown[first - start : first - start + known.size] = known
-            self._dates = grown
-            self._first_day = first = start
-        ids = self._dates[days - first]
-        missing = ids < 0
-        if missing.any():
-            new = np.unique(days[missing])
-            text = date_bytes(new).view("S11").ravel().tolist()
-            self._dates[new - first] = self._pieces.add(text) + np.arange(len(new))
-            ids = self._dates[days - first]
-        return ids
-
-
-@cache
-def _seconds_of_day() -> list[bytes]:
-    """``HH:MM:SS.`` for each second of a day (86,400 pieces, shared by every instance)."""
-    text = np.ascontiguousarray(iso_bytes(np.arange(0, DAY_MS, 1000))[:, 11:20])
-    pieces: list[bytes] = text.view("S9").ravel().tolist()
-    return pieces
 
 
 def _within(values: Ids, size: int, name: str) -> None:
