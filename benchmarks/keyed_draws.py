@@ -80,10 +80,25 @@ def philox4x32(counter: list[np.ndarray], key: tuple[int, int]) -> list[np.ndarr
     return [c0, c1, c2, c3]
 
 
+def philox4x32_scalar(
+    c0: int, c1: int, c2: int, c3: int, k0: int, k1: int
+) -> tuple[int, int, int, int]:
+    """Philox4x32-10 with Python integers (rounds in a loop, keys bumped as it goes)."""
+    m0, m1 = P32_M
+    for _ in range(10):
+        p = m0 * c0
+        q = m1 * c2
+        c0, c1, c2, c3 = (q >> 32) ^ c1 ^ k0, q & 0xFFFFFFFF, (p >> 32) ^ c3 ^ k1, p & 0xFFFFFFFF
+        k0 = (k0 + P32_W[0]) & 0xFFFFFFFF
+        k1 = (k1 + P32_W[1]) & 0xFFFFFFFF
+    return c0, c1, c2, c3
+
+
 def check_philox4x32() -> None:
     for counter, key, expected in P32_KNOWN:
         words = philox4x32([np.array([c], dtype=U64) for c in counter], key)
         assert tuple(int(w[0]) for w in words) == expected, "Philox4x32-10 known answer"
+        assert philox4x32_scalar(*counter, *key) == expected, "Philox4x32-10 known answer"
 
 
 # -- a SplitMix64 finaliser hash of the address: an alternative -----------------------------------
@@ -158,11 +173,21 @@ def vector_table(n: int, repeat: int) -> list[str]:
     lines.append(row("Philox4x64-10, `Draws.blocks` (chosen)", seconds, n, 4, "4 words"))
     c32 = [users.astype(U64) & U64(0xFFFFFFFF), days.astype(U64), sessions.astype(U64),
            steps.astype(U64)]  # fmt: skip
-    seconds = cpu_seconds(lambda: philox4x32(c32, (20261129 & 0xFFFFFFFF, 77)), repeat)
+
+    def chunked_4x32() -> None:  # in passes of philox.CHUNK, like Draws.blocks, for the caches
+        for start in range(0, n, philox.CHUNK):
+            philox4x32([c[start : start + philox.CHUNK] for c in c32], (20261129 & 0xFFFFFFFF, 77))
+
+    seconds = cpu_seconds(chunked_4x32, repeat)
     lines.append(row("Philox4x32-10 in numpy", seconds, n, 2, "4 words of 32 bits = 2 of 64"))
     a64 = [users.astype(U64), days.astype(U64), sessions.astype(U64), steps.astype(U64)]
     key = mix(20261129 ^ purpose_id("walk.step"))
-    seconds = cpu_seconds(lambda: hash_words_array(key, a64), repeat)
+
+    def chunked_hash() -> None:
+        for start in range(0, n, philox.CHUNK):
+            hash_words_array(key, [a[start : start + philox.CHUNK] for a in a64])
+
+    seconds = cpu_seconds(chunked_hash, repeat)
     lines.append(row("SplitMix64 hash of the address", seconds, n, 4, "not a vetted generator"))
     generator = np.random.Philox(key=1)
     seconds = cpu_seconds(lambda: generator.random_raw(4 * n), repeat)
@@ -190,6 +215,13 @@ def scalar_table(n: int, repeat: int) -> list[str]:
 
     lines.append(row("Philox4x64-10, `Draws.block` (chosen)", cpu_seconds(keyed, repeat), n, 4,
                      "4 words"))  # fmt: skip
+
+    def keyed32() -> None:
+        for user in range(n):
+            philox4x32_scalar(user & 0xFFFFFFFF, 19_000, 3, 7, 20261129 & 0xFFFFFFFF, 77)
+
+    lines.append(row("Philox4x32-10 in Python", cpu_seconds(keyed32, repeat), n, 2,
+                     "4 words of 32 bits = 2 of 64"))  # fmt: skip
 
     def hashed() -> None:
         for user in range(n):
