@@ -168,9 +168,10 @@ def run(spec: EventsSpec, batch_size: int, repeat: int) -> list[str]:
     ]
     pieces_per_event = ids.shape[1]
     out = [
-        f"{spec.source}: {len(spec.properties)} property columns, {len(spec.secondary_keys)} "
-        f"secondary keys; batches of {batch.size:,} events, {len(expected) / batch.size:,.0f} "
-        f"bytes per event, {pieces_per_event} pieces per event; CPU time, best of {repeat}.",
+        f"{os.path.relpath(spec.source)}: {len(spec.properties)} property columns, "
+        f"{len(spec.secondary_keys)} secondary keys; batches of {batch.size:,} events, "
+        f"{len(expected) / batch.size:,.0f} bytes and {pieces_per_event} pieces per event; "
+        f"CPU time, best of {repeat}.",
         "",
         "| assembly | µs per batch | ns per event | million events per CPU-s | MB per CPU-s "
         "| vs encoder |",
