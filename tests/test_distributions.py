@@ -156,7 +156,7 @@ def test_any_weights_give_exact_shares_in_both_forms(
     choice = Ranked(weights)
     bounds = [0, *choice.bounds, 2**53]
     for weight, a, b in zip(weights, bounds, bounds[1:]):
-        assert abs(Fraction(b - a, 2**53) - weight / total) < Fraction(1, 2**53)
+        assert abs(Fraction(b - a, 2**53) - Fraction(weight) / total) < Fraction(1, 2**53)
         assert weight > 0 or a == b  # a weight of zero owns no value
     expected = [choice.index(w) for w in words]
     assert choice.indices(array(words)).tolist() == expected

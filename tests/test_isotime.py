@@ -88,3 +88,10 @@ def test_a_time_of_day_outside_the_day_is_refused() -> None:
         time_bytes([86_400_000])
     with pytest.raises(ValueError, match="time of day"):
         time_bytes([-1])
+
+
+def test_a_batch_within_a_few_days_gets_the_same_text_as_one_at_a_time() -> None:
+    """A batch spanning fewer days than it has times computes each date once (another path)."""
+    times = np.arange(-2 * 86_400_000, 86_400_000, 86_399)  # about 3,500 times over three days
+    assert iso_bytes(times).view("S24").ravel().tolist() == [iso(int(ms)).encode() for ms in times]
+    assert iso_bytes(times, b'"}\n')[:, 24:].tobytes() == b'"}\n' * len(times)
