@@ -4,8 +4,9 @@
 ``civil_from_days`` (integer arithmetic only: days to 400-year eras, years of the era, months from
 March), so the scalar and the numpy forms agree with each other and with the proleptic Gregorian
 calendar of ``datetime`` on every machine.  Times from 1900-01-01 to 9999-12-31 are accepted (four
-digits of year).  ``generator.clock`` formats one time at a time for the plain model; this module is
-what a batch engine uses to build its date pieces for many days at once.
+digits of year).  ``generator.clock`` formats one time at a time for the plain model (through
+``datetime``); this module formats a batch's timestamps at once into a numpy array of bytes, a
+table of digit pairs and a few integer operations per event.
 """
 
 from __future__ import annotations
