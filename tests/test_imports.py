@@ -61,10 +61,10 @@ def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> No
 # Each module of the core belongs to a layer and imports only from its own layer or the ones above
 # it in this list (README, Development: the picture of the modules).
 LAYERS = (
-    ("base", ("errors", "clock", "limits", "params")),
+    ("base", ("errors", "clock", "isotime", "limits", "params", "philox")),
     ("inputs", ("csvtext", "spec", "headers", "loaders")),
-    ("model", ("ranks", "streams", "users", "walker")),
-    ("output", ("layout", "encoders", "formats", "writers", "output")),
+    ("model", ("ranks", "streams", "draws", "distributions", "users", "walker")),
+    ("output", ("layout", "encoders", "pieces", "formats", "writers", "output")),
     ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
     (
         "delivery",
