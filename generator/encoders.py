@@ -78,7 +78,7 @@ class FlatJsonEncoder:
         self._head = ""
         # The day of the last line (its first ms) and the event fragments ending in its date; the
         # fragments of every day seen so far (a run spans a few hundred days at most).
-        self._day_first = -2 * DAY_MS
+        self._day_first = -(2**62)  # no day yet: far before any day a run can have (1900 on)
         self._day_events: list[str] = []
         self._by_day: dict[int, list[str]] = {}
 

@@ -341,3 +341,16 @@ def test_rotated_files_hold_every_event_in_order_within_the_limit(
         assert held or len(written) == 1, "no empty file, except for a chunk without events"
         seen.extend(held)
     assert seen == [orjson.loads(e) for e in events]
+
+
+def test_a_fresh_encoder_writes_any_day_including_the_one_before_1970() -> None:
+    """Its "no day yet" mark was once 1969-12-30, a real day: the first line of it failed."""
+    from generator.encoders import FlatJsonEncoder
+    from generator.users import UserState
+
+    product = simple_product()
+    user = UserState(0, "u", 0.5, 0.7, 0, (), [])
+    for ms in (-2 * 86_400_000 + 5, -(2**41), 0, 1_764_000_000_000):
+        encoder = FlatJsonEncoder(product.events)
+        line = encoder.line(encoder.prefix(user, "s", 0, []), 0, ms)
+        assert orjson.loads(line)["ts"].endswith("Z")

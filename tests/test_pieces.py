@@ -91,9 +91,6 @@ def encoder_lines(spec: EventsSpec, events: list[dict[str, Any]], separator: str
             EventsSpec(spec.source, spec.primary_key, spec.session_key, spec.secondary_keys,
                        spec.events, kept)
         )  # fmt: skip
-        # A fresh encoder takes 1969-12-30 for the day it already holds (its sentinel day is -2)
-        # and fails on it; setting its day first sidesteps that (reported, not fixed here).
-        encoder.day_parts(event["ms"] // 86_400_000)
         user_id, session_id, secondary = event["head"]
         prefix = encoder.prefix(
             user(user_id, list(secondary)), session_id, 0, [i for i in props if i >= 0]
