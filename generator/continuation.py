@@ -20,9 +20,9 @@ import orjson
 from . import output
 from .clock import iso, parse_iso
 from .errors import InputError, UsageError
-from .params import DAY_MS
+from .params import DAY_MS, MODEL_VERSION
 from .spec import Product
-from .users import UserState
+from .users import UserState, flow_names
 
 if TYPE_CHECKING:  # the runner imports this module
     from .runner import RunConfig
@@ -90,6 +90,13 @@ def load_previous(folder: str) -> Previous:
             f"missing or bad field {exc}; it was not written by this tool",
             file=os.path.join(folder, output.RUN_FILE),
         ) from None
+    if record.get("model") != MODEL_VERSION:
+        raise InputError(
+            f"this run was made by an earlier user model (model {record.get('model', 1)}; this "
+            f"generator has model {MODEL_VERSION}), whose saved user states mean something else; "
+            f"a continued run would mix the two: start a new run instead",
+            file=os.path.join(folder, output.RUN_FILE),
+        )
     output.drop_later_runs(folder, runs_done)
     entries = _load_json(folder, USERS_FILE)
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -198,16 +205,18 @@ def continued_record(
 
 def check_users(previous: Previous, product: Product, folder: str) -> None:
     """Every saved user must fit the product as loaded now (same attributes, keys and flows)."""
-    lookup_names = tuple(a.name for a in product.lookup.attributes)
-    secondary_names = product.events.secondary_keys
-    flows = len(product.flows.flows)
+    names = (
+        tuple(a.name for a in product.lookup.attributes),
+        product.events.secondary_keys,
+        flow_names(product),
+    )
     for position, entry in enumerate(previous.entries):
         try:
-            user = UserState.from_json(entry, lookup_names, secondary_names)
+            UserState.from_json(entry, *names)
         except KeyError as exc:
             raise InputError(
-                f"user {position} has no {exc}: the events or lookup file changed since the run "
-                f"(a continued run needs the same shard keys and lookup attributes)",
+                f"user {position} has no {exc}: the events, flows or lookup file changed since the "
+                f"run (a continued run needs the same shard keys, lookup attributes and flows)",
                 file=os.path.join(folder, USERS_FILE),
             ) from None
         except (TypeError, ValueError, AttributeError) as exc:
@@ -215,9 +224,3 @@ def check_users(previous: Previous, product: Product, folder: str) -> None:
                 f"user {position}: {exc}; it was not written by this tool",
                 file=os.path.join(folder, USERS_FILE),
             ) from None
-        if user.flow_position >= flows:
-            raise InputError(
-                f"user {position} is at flow {user.flow_position + 1}, but the flows file now has "
-                f"{flows}: a continued run needs the same flows",
-                file=os.path.join(folder, USERS_FILE),
-            )

@@ -25,9 +25,9 @@ from .clock import formatter, iso
 from .errors import UsageError
 from .limits import check_window
 from .loaders import load_product
-from .params import Params
+from .params import MODEL_VERSION, Params
 from .spec import Product
-from .users import Population, UserState
+from .users import Population, UserState, flow_names
 from .walker import WRITE_ALL_MS, Walker, WalkStats
 from .writers import AtomicFile, EventFiles, csv_rows, output_error
 
@@ -178,6 +178,7 @@ def _generate_chunk(
     lookup_file = AtomicFile(os.path.join(job.staging, "parts", f"lookup-{chunk:05d}.csv"))
     lookup_names = tuple(a.name for a in product.lookup.attributes)
     secondary_names = product.events.secondary_keys
+    names = (lookup_names, secondary_names, flow_names(product))
     lines: list[str] = []
     user_entries: list[bytes] = []
     lookup_rows: list[list[str]] = []
@@ -187,7 +188,7 @@ def _generate_chunk(
     try:
         for index in range(first, last):
             if index < len(job.previous):
-                user = UserState.from_json(job.previous[index], lookup_names, secondary_names)
+                user = UserState.from_json(job.previous[index], *names)
             else:
                 user = population.create(index)
                 profiles.append(user)
@@ -195,7 +196,7 @@ def _generate_chunk(
             if len(lines) >= FLUSH_LINES:
                 events.write(lines)
                 lines.clear()
-            user_entries.append(orjson.dumps(user.to_json(lookup_names, secondary_names)))
+            user_entries.append(orjson.dumps(user.to_json(*names)))
             lookup_rows.append([user.user_id, *user.lookup])
             done = index + 1 - first
             if done % PROGRESS_USERS == 0:
@@ -383,6 +384,7 @@ def run_record(config: RunConfig, stats: WalkStats) -> dict[str, Any]:
     """
     record: dict[str, Any] = {
         "generator": f"event-generator {VERSION}",
+        "model": MODEL_VERSION,
         "events": os.path.abspath(config.events_path),
         "flows": os.path.abspath(config.flows_path),
         "lookup": os.path.abspath(config.lookup_path),

@@ -19,7 +19,7 @@ from generator.continuation import NEW_USERS_PERIOD_DAYS, NEW_USERS_SHARE
 from generator.formats import encoder_for
 from generator.loaders import load_product
 from generator.params import DAY_MS, Params
-from generator.users import Population, UserState
+from generator.users import Population, UserState, flow_names
 from generator.walker import Walker, WalkStats
 from tests.conftest import example, tree_bytes
 
@@ -91,27 +91,28 @@ def saved_users(folder: str) -> list[dict[str, object]]:
 def test_a_walk_cut_and_continued_equals_one_walk(fmt: str, cut: str) -> None:
     """Walker level, through the saved JSON state: T1 then T2 gives the same lines and states."""
     last = "2026-12-09T08:00:00Z"
-    product, whole, whole_states = one_long_run(150, cut, last, fmt)
+    product, whole, whole_states = one_long_run(300, cut, last, fmt)
     params = Params()
     population = Population(product, params, SEED, parse_iso(cut))
-    lookup_names = tuple(a.name for a in product.lookup.attributes)
-    secondary = product.events.secondary_keys
+    names = (
+        tuple(a.name for a in product.lookup.attributes),
+        product.events.secondary_keys,
+        flow_names(product),
+    )
     early = Walker(product, params, SEED, parse_iso(cut), encoder_for(fmt, product, SEED))
     late = Walker(product, params, SEED, parse_iso(last), encoder_for(fmt, product, SEED))
     resumed = 0
-    for index in range(150):
+    for index in range(300):
         user = population.create(index)
         before: list[str] = []
         early.simulate(user, before, WalkStats.for_product(product))
-        entry = orjson.loads(orjson.dumps(user.to_json(lookup_names, secondary)))
+        entry = orjson.loads(orjson.dumps(user.to_json(*names)))
         resumed += "resume" in entry
-        again = UserState.from_json(entry, lookup_names, secondary)
+        again = UserState.from_json(entry, *names)
         after: list[str] = []
         late.simulate(again, after, WalkStats.for_product(product), parse_iso(cut) - 1)
         assert before + after == whole[user.user_id]
-        assert again.to_json(lookup_names, secondary) == whole_states[index].to_json(
-            lookup_names, secondary
-        )
+        assert again.to_json(*names) == whole_states[index].to_json(*names)
     if cut == T1:
         assert resumed > 10, "the test must cover users whose day the end time cut"
 
@@ -131,7 +132,11 @@ def test_daily_continues_give_the_events_and_states_of_one_long_run(tmp_path) ->
         assert got.get(user_id, []) == [orjson.loads(line) for line in lines]
     saved = saved_users(folder)
     product = examples_product()
-    names = (tuple(a.name for a in product.lookup.attributes), product.events.secondary_keys)
+    names = (
+        tuple(a.name for a in product.lookup.attributes),
+        product.events.secondary_keys,
+        flow_names(product),
+    )
     assert saved[:60] == [orjson.loads(orjson.dumps(s.to_json(*names))) for s in states]
     with open(os.path.join(folder, "config", "run.json"), "rb") as handle:
         run = orjson.loads(handle.read())

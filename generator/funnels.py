@@ -1,0 +1,118 @@
+"""The flows as the walker uses them: which ones a user may enter, how often, and how likely each
+step is (SPEC section 2, "Walking the flows", and section 1, the `kind` and `conversion` columns).
+
+* ``first`` flows open a user's first session, in file order, and are never entered again; their
+  first step always succeeds (joining is performing it), so every user who joined in the window has
+  exactly one.
+* Every later flow is drawn by rank (SPEC section 3) among the flows the user may still enter:
+  ``repeat`` and ``final`` flows, and ``once`` flows not yet completed.  The first row is entered
+  the most.
+* A step succeeds with ``step_success(p)``; in a flow with a ``conversion`` C, the steps after the
+  first succeed so that a user of probability p reaches the last step from the first with chance
+  ``C * (1 + conversion_spread * (1 - C) * (p - mean p))``, where mean p is the mean p of the users
+  who perform the flow's first step (so the population as a whole shows about C), the loss growing
+  from step to step.
+* Background events are drawn by rank among the events that are not steps of a ``first``,
+  ``once`` or ``final`` flow (nobody signs up or cancels "in the background"), nor the first
+  step of a flow with a ``conversion`` (so that an analyst's funnel of that flow starts only where
+  the flow does, and shows the conversion the sheet asks for).  Inside a flow they are other
+  events: never one of that flow's own steps, nor the first step of any flow.
+"""
+
+from __future__ import annotations
+
+from .params import Params
+from .ranks import cumulative, rank_weights
+from .spec import FINAL, FIRST, LIFECYCLE_KINDS, ONCE, Flow, Product
+
+MIN_CONVERSION_SHARE = 0.05  # a user's conversion is never below this share of the flow's
+
+
+class FlowPlan:
+    """Everything the walker needs to know about the flows, precomputed from the sheet."""
+
+    def __init__(self, product: Product, params: Params) -> None:
+        self.params = params
+        index = {name: i for i, name in enumerate(product.events.events)}
+        flows = product.flows.flows
+        self.flows: tuple[Flow, ...] = flows
+        self.steps = [tuple(index[s] for s in f.steps) for f in flows]
+        # Per flow and step, the chance of a background burst after the step succeeds: none after
+        # the last step of a `final` flow (nothing comes after it).
+        self.afters = [
+            tuple(
+                0.0 if f.kind == FINAL and k == len(f.steps) - 1 else params.background_after_step
+                for k in range(len(f.steps))
+            )
+            for f in flows
+        ]
+        self.first = tuple(i for i, f in enumerate(flows) if f.kind == FIRST)
+        self.once_bit = [1 << i if f.kind == ONCE else 0 for i, f in enumerate(flows)]
+        self.final = [f.kind == FINAL for f in flows]
+        # Per flow, the number of steps whose completion changes the user (`once`, `final`), or -1.
+        self.closes = [len(f.steps) if f.kind in (ONCE, FINAL) else -1 for f in flows]
+        lifecycle = {s for f in flows if f.kind in LIFECYCLE_KINDS for s in f.steps}
+        # The first step of a flow with a conversion is not a background event either: each of
+        # its occurrences starts a pass, so the data shows the conversion the sheet asks for.
+        lifecycle.update(f.steps[0] for f in flows if f.conversion is not None)
+        self.background = tuple(
+            i for i, name in enumerate(product.events.events) if name not in lifecycle
+        )
+        self.background_bounds = (
+            cumulative(rank_weights(len(self.background))) if self.background else []
+        )
+        # The bursts inside a flow are other events: never one of that flow's own steps (a
+        # failed pass is not completed by chance, and a pass holds each step once), nor the
+        # first step of any flow (a burst does not start another flow).
+        openers = {steps[0] for steps in self.steps}
+        self.background_in: list[tuple[tuple[int, ...], list[float]]] = []
+        for steps in self.steps:
+            others = tuple(e for e in self.background if e not in steps and e not in openers)
+            self.background_in.append(
+                (others, cumulative(rank_weights(len(others))) if others else [])
+            )
+        self._choices: dict[int, tuple[tuple[int, ...], list[float]]] = {}
+
+    def choices(self, once_done: int) -> tuple[tuple[int, ...], list[float]]:
+        """The flows a user who completed the ``once`` flows of ``once_done`` may enter, in file
+        order, with the bounds that draw one by rank; ``((), [])`` when there is none."""
+        found = self._choices.get(once_done)
+        if found is None:
+            open_flows = tuple(
+                i
+                for i, f in enumerate(self.flows)
+                if f.kind != FIRST and not once_done & self.once_bit[i]
+            )
+            bounds = cumulative(rank_weights(len(open_flows))) if open_flows else []
+            found = self._choices[once_done] = (open_flows, bounds)
+        return found
+
+    def chances(self, p: float) -> list[tuple[float, ...]]:
+        """Per flow, the chance of success at each step for a user of probability ``p``.
+
+        A ``final`` flow runs against p: finishing it means leaving, which a user who likes the
+        product less is likelier to do (its steps use 1 - p where other flows use p).
+        """
+        params = self.params
+        plans: list[tuple[float, ...]] = []
+        for flow in self.flows:
+            q = 1.0 - p if flow.kind == FINAL else p
+            default = params.step_success(q)
+            first = 1.0 if flow.kind == FIRST else default
+            n = len(flow.steps)
+            if flow.conversion is None or n == 1:
+                plans.append((first,) + (default,) * (n - 1))
+                continue
+            if flow.kind == FIRST:
+                mean_q = params.conversion_mean_p_first
+            elif flow.kind == FINAL:
+                mean_q = params.conversion_mean_q_final
+            else:
+                mean_q = params.conversion_mean_p
+            target = flow.conversion
+            spread = params.conversion_spread * (1.0 - target) * (q - mean_q)
+            reach = min(1.0, max(MIN_CONVERSION_SHARE * target, target * (1.0 + spread)))
+            weights = [k**params.conversion_late_weight for k in range(1, n)]
+            total = sum(weights)
+            plans.append((first, *(reach ** (w / total) for w in weights)))
+        return plans
