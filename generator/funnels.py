@@ -21,6 +21,8 @@ step is (SPEC section 2, "Walking the flows", and section 1, the `kind` and `con
 
 from __future__ import annotations
 
+import math
+
 from .params import Params
 from .ranks import cumulative, rank_weights
 from .spec import FINAL, FIRST, LIFECYCLE_KINDS, ONCE, Flow, Product
@@ -51,6 +53,7 @@ class FlowPlan:
         self.final = [f.kind == FINAL for f in flows]
         # Per flow, the number of steps whose completion changes the user (`once`, `final`), or -1.
         self.closes = [len(f.steps) if f.kind in (ONCE, FINAL) else -1 for f in flows]
+        self.final_flows = tuple(i for i, f in enumerate(flows) if f.kind == FINAL)
         lifecycle = {s for f in flows if f.kind in LIFECYCLE_KINDS for s in f.steps}
         # The first step of a flow with a conversion is not a background event either: each of
         # its occurrences starts a pass, so the data shows the conversion the sheet asks for.
@@ -87,11 +90,38 @@ class FlowPlan:
             found = self._choices[once_done] = (open_flows, bounds)
         return found
 
+    def final_start(self, rate: float) -> float:
+        """Chance of a ``final`` flow's first step for a user whose churn hazard is ``rate``."""
+        return min(1.0, self.params.final_start_per_rate * rate)
+
+    def final_exit(self, p: float, chances: list[tuple[float, ...]], rate: float) -> float:
+        """About how likely an active day of a user of probability ``p`` ends in a completed
+        ``final`` flow: flow entries of a weekday (sessions times flows per session, their means),
+        each a draw by rank (among the flows of a user whose `once` flows are done, as an engaged
+        user's soon are) that picks a ``final`` flow and completes it.  0 without final flows.
+        """
+        open_flows, bounds = self.choices(sum(self.once_bit))  # once flows done: most users soon
+        completion = 0.0
+        for position, flow in enumerate(open_flows):
+            if self.final[flow]:
+                share = bounds[position] - (bounds[position - 1] if position else 0.0)
+                completion += share * self.final_start(rate) * math.prod(chances[flow][1:])
+        if completion <= 0.0:
+            return 0.0
+        params = self.params
+        sessions = 1.0 / (
+            1.0 - min(0.95, params.sessions_continue_base + params.sessions_continue_gain * p)
+        )
+        flows = 1.0 / (1.0 - min(0.95, params.flows_continue_base + params.flows_continue_gain * p))
+        return float(1.0 - (1.0 - completion) ** (sessions * flows))
+
     def chances(self, p: float) -> list[tuple[float, ...]]:
         """Per flow, the chance of success at each step for a user of probability ``p``.
 
         A ``final`` flow runs against p: finishing it means leaving, which a user who likes the
-        product less is likelier to do (its steps use 1 - p where other flows use p).
+        product less is likelier to do (its steps use 1 - p where other flows use p).  Its first
+        step depends on the user's churn hazard of the day (:meth:`final_start`): the walker
+        replaces the value given here.
         """
         params = self.params
         plans: list[tuple[float, ...]] = []

@@ -46,10 +46,12 @@ class Params:
 
     # -- population ------------------------------------------------------------------------------
     backfill_days: int = 90  # the window: users join over it, and events are written inside it
-    # The population is already there when the window opens: this share of the users joined in
-    # the `joined_before_days` before the window and were still there when it opened.
-    joined_before_share: float = 0.30
+    # The population is already there when the window opens: some users joined in the
+    # `joined_before_days` before the window and were still there when it opened.  How many is
+    # measured on `joined_before_pilot` pilot users of each kind, so that as many users are there
+    # when the window opens as when it ends (a steady population, whatever the sheet's churn).
     joined_before_days: int = 150
+    joined_before_pilot: int = 400
 
     # -- a user's life: active days, streaks, breaks, churn --------------------------------------
     # Within a streak, each next day is active with chance base + gain * p (times the weekend
@@ -70,7 +72,7 @@ class Params:
     # where age is the account's age in days: highest in the first days, falling with age and p.
     # churn_probability is drawn at creation, uniformly in [churn_probability_min, 1).
     churn_probability_min: float = 0.6
-    churn_rate_early: float = 0.30
+    churn_rate_early: float = 0.27
     churn_early_days: float = 15.0
     churn_rate_late: float = 0.01
     churn_p_shape: float = 1.0
@@ -106,6 +108,9 @@ class Params:
     conversion_mean_p: float = 0.78  # mean p of the users who perform a flow's first step
     conversion_mean_p_first: float = 0.5  # the same for `first` flows: every new user, once
     conversion_mean_q_final: float = 0.35  # `final` flows run on q = 1 - p: its mean there
+    # A `final` flow's first step succeeds with chance this * the user's churn hazard per day
+    # (at most 1): the users at risk are the ones who start to leave.
+    final_start_per_rate: float = 10.0
     conversion_late_weight: float = 1.0  # step k's share of the loss grows as k ** this
 
     # Background events: bursts of other events (drawn by rank among the events that are not steps

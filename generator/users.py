@@ -19,17 +19,19 @@ the new p when the probability resets; then one draw for churn.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import iso, parse_iso
+from .funnels import FlowPlan
 from .localtime import UTC_KEY, ZoneClock, clock, local_time_source
 from .params import DAY_MS, HOUR_MS, Params
 from .ranks import RankedChoice
 from .spec import Product
-from .streams import USER_STREAM, stream
+from .streams import PILOT_STREAM, USER_STREAM, stream
 
 MAX_QUIET_DAYS = 60  # inside a streak, a day this far on is active whatever the draws say
 MAX_CANDIDATES = 1000  # tries to find a user who joined before the window and is still there
@@ -220,13 +222,35 @@ class Life:
         self.early_days, self.p_shape = params.churn_early_days, params.churn_p_shape
         self.rate_best = params.churn_rate_best
 
+    def rate(self, user: UserState, day: int, first_day: int) -> float:
+        """The user's churn hazard per day on ``day`` (``Params.churn_rate``, written out)."""
+        return float(
+            user.churn_probability
+            * (self.rate_late + self.rate_early * math.exp((first_day - day) / self.early_days))
+            * ((1.0 - user.p) ** self.p_shape + self.rate_best)
+        )
+
     def after_active_day(
-        self, user: UserState, day: int, first_day: int, rng: random.Random
+        self,
+        user: UserState,
+        day: int,
+        first_day: int,
+        rng: random.Random,
+        exits: float = 0.0,
+        walked: bool = True,
     ) -> int:
         """Move ``user`` on from active day ``day`` (``first_day`` being the day it joined): set
         its next active day, take a break and redraw p when a streak ends, and decide churn.
-        Returns the length of the break that starts (0 inside a streak)."""
+        Returns the length of the break that starts (0 inside a streak).
+
+        ``exits`` is about the chance that such a day ends the user's life through a ``final``
+        flow: the hazard is the user's whole chance to leave, and leaving through a ``final`` flow
+        is one way of doing it, so the silent churn drawn after a ``walked`` day (one whose flows
+        were walked) is what is left of the hazard; a day lived without its flows (before the
+        window) churns with the larger of the two.
+        """
         p = user.p
+        rate = self.rate(user, day, first_day)
         draw = rng.random
         days_off = 0
         user.skip_days_counter += 1
@@ -253,15 +277,20 @@ class Life:
                     next_day += int(math.log(1.0 - draw()) / math.log(1.0 - chance))
                 if next_day - day > MAX_QUIET_DAYS:
                     break
-        rate = (
-            user.churn_probability
-            * (self.rate_late + self.rate_early * math.exp((first_day - day) / self.early_days))
-            * ((1.0 - p) ** self.p_shape + self.rate_best)
-        )
-        if draw() < 1.0 - math.exp(-rate * (next_day - day)):
+        chance = 1.0 - math.exp(-rate * (next_day - day))
+        if draw() < (chance - exits if walked else max(chance, exits)):
             user.churned = True
         user.next_day = next_day
         return days_off
+
+
+@functools.lru_cache(maxsize=8)
+def _steady_share(
+    product: Product, params: Params, seed: int, end_ms: int, window_ms: int
+) -> float:
+    """Population.steady_share for a first run, once per process (every chunk asks)."""
+    pilot = Population(product, params, seed, end_ms, window_ms)
+    return pilot.steady_share(params.joined_before_pilot, stream(seed, PILOT_STREAM, 0))
 
 
 class Population:
@@ -287,6 +316,10 @@ class Population:
         self.secondary_count = len(product.events.secondary_keys)
         self.clocks = Clocks(product)
         self.life = Life(params)
+        self.plan = FlowPlan(product, params)
+        self.before_share = (
+            _steady_share(product, params, seed, end_ms, self.window_ms) if self.first_run else 0.0
+        )
 
     def create(self, index: int) -> UserState:
         """User ``index``.  Draws, in order, from the user's stream: its id, its lookup values,
@@ -298,8 +331,21 @@ class Population:
         user_id = uuid4_text(rng)
         lookup = tuple(choice.draw(rng) for choice in self.lookup_choices)
         secondary = [uuid4_text(rng) for _ in range(self.secondary_count)]
+        before = self.first_run and rng.random() < self.before_share
+        return self._candidate(index, user_id, lookup, secondary, before, rng)
+
+    def _candidate(
+        self,
+        index: int,
+        user_id: str,
+        lookup: tuple[str, ...],
+        secondary: list[str],
+        before: bool,
+        rng: random.Random,
+    ) -> UserState:
+        """A user who joins in the window, or one who joined before it and is still there when it
+        opens (drawn again, from the same stream, while the one drawn churned before)."""
         window_start = self.end_ms - self.window_ms
-        before = self.first_run and rng.random() < self.params.joined_before_share
         for _ in range(MAX_CANDIDATES):
             p = rng.random()
             if before:
@@ -327,15 +373,47 @@ class Population:
                 return user
         return user
 
-    def _live_until(self, user: UserState, until_ms: int, rng: random.Random) -> None:
+    def steady_share(self, pilots: int, rng: random.Random) -> float:
+        """The share q of users who should have joined before the window so that its first week is
+        as busy as its last: ``pilots`` users of each kind live (day by day, without their flows)
+        to the end, counting their active days in the window's first and last 7 days; q makes
+        q * before_first + (1 - q) * window_first = q * before_last + (1 - q) * window_last."""
+        window_start = self.end_ms - self.window_ms
+        week = 7 * DAY_MS
+        counts = [[0, 0], [0, 0]]  # [window users, users from before] x [first week, last week]
+        for kind in (0, 1):
+            for _ in range(pilots):
+                lookup = tuple(choice.draw(rng) for choice in self.lookup_choices)
+                user = self._candidate(0, "", lookup, [], kind == 1, rng)
+                days: list[int] = []
+                self._live_until(user, self.end_ms, rng, days)
+                counts[kind][0] += sum(window_start <= d < window_start + week for d in days)
+                counts[kind][1] += sum(self.end_ms - week <= d < self.end_ms for d in days)
+        (window_first, window_last), (before_first, before_last) = counts
+        gain = before_first - before_last - window_first + window_last
+        if gain <= 0:
+            return 0.0
+        return min(0.9, max(0.0, (window_last - window_first) / gain))
+
+    def _live_until(
+        self, user: UserState, until_ms: int, rng: random.Random, days: list[int] | None = None
+    ) -> None:
         """Live the user's days that end before ``until_ms`` with the day-level model alone: no
         events are written for them, so no sessions are drawn (its `once` flows stay open)."""
         zone = self.clocks.of(user)
         first_day = user.next_day
+        p = -1.0
+        chances: list[tuple[float, ...]] = []
         while not user.churned:
             day = user.next_day
             start = zone.day_start(day)
             if zone.day_start(day + 1) > until_ms:
                 return
+            if user.p != p:
+                p = user.p
+                chances = self.plan.chances(p)
+            exits = self.plan.final_exit(p, chances, self.life.rate(user, day, first_day))
             user.last_event_ms = max(user.created_ms, start + 12 * HOUR_MS)
-            self.life.after_active_day(user, day, first_day, rng)
+            if days is not None:
+                days.append(start)
+            self.life.after_active_day(user, day, first_day, rng, exits, walked=False)

@@ -205,6 +205,8 @@ class Walker:
         self._spill_ms = DAY_MS + DST_SLACK_MS + params.day_overflow_ms
         # Per flow, (event, chance of success, chance of a burst after it) for each step, for p.
         self._walks: list[tuple[tuple[int, float, float], ...]] = []
+        self._exits = 0.0  # chance that the day ends in a completed `final` flow
+        self._chances: list[tuple[float, ...]] = []
         self._hour_gap: tuple[list[float], list[float]] = ([], [])
 
     # -- one user, day by day ---------------------------------------------------------------------
@@ -239,7 +241,7 @@ class Walker:
             snapshot = user.snapshot() if start + self._spill_ms > self.end_ms else None
             reseed(rng, self.seed, DAY_STREAM, user.index, day)
             try:
-                self._day(user, day, start, zone, rng, out, stats, since)
+                self._day(user, day, first_day, start, zone, rng, out, stats, since)
             except _RunOver:
                 segment.close(len(out))
                 user.day_start = snapshot
@@ -249,7 +251,7 @@ class Walker:
             if user.churned:  # a `final` flow completed
                 break
             p = user.p
-            days_off = self.life.after_active_day(user, day, first_day, rng)
+            days_off = self.life.after_active_day(user, day, first_day, rng, self._exits)
             if days_off and self.on_break is not None:
                 self.on_break(p, days_off)
         self._count_user(user, stats, segment.seen, joins_here)
@@ -282,6 +284,7 @@ class Walker:
         self,
         user: UserState,
         day: int,
+        first_day: int,
         start: int,
         zone: ZoneClock,
         rng: random.Random,
@@ -293,6 +296,8 @@ class Walker:
         weekend = weekday(day) >= 5
         if user.p != self._p:
             self._tables_for(user.p)
+        if self.plan.final_flows:
+            self._final_for(self.life.rate(user, day, first_day))
         starts = self._schedule(user, start, weekend, rng)
         hard = zone.day_start(day + 1) + self.params.day_overflow_ms
         self._segment.open_day(hard, len(out))
@@ -331,14 +336,26 @@ class Walker:
             starts = [user.created_ms] + [s for s in starts[1:] if s > user.created_ms]
         return starts
 
+    def _final_for(self, rate: float) -> None:
+        """The day's first-step chance of the ``final`` flows (it follows the churn hazard), and
+        the chance that the day ends in one."""
+        plan = self.plan
+        start = plan.final_start(rate)
+        for flow in plan.final_flows:
+            first = self._walks[flow][0]
+            self._walks[flow] = ((first[0], start, first[2]), *self._walks[flow][1:])
+        self._exits = plan.final_exit(self._p, self._chances, rate)
+
     def _tables_for(self, p: float) -> None:
         """Step chances and gap medians depend on p only: rebuilt when p changes."""
         params = self.params
         self._p = p
+        chances = self.plan.chances(p)
         self._walks = [
             tuple(zip(steps, odds, afters))
-            for steps, odds, afters in zip(self.plan.steps, self.plan.chances(p), self.plan.afters)
+            for steps, odds, afters in zip(self.plan.steps, chances, self.plan.afters)
         ]
+        self._chances = chances
         median = params.gap_median_ms(p)
         self._hour_gap = (
             list(map(mul, repeat(median), self._gap_factors[0])),
