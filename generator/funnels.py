@@ -30,6 +30,16 @@ from .spec import FINAL, FIRST, LIFECYCLE_KINDS, ONCE, Flow, Product
 MIN_CONVERSION_SHARE = 0.05  # a user's conversion is never below this share of the flow's
 
 
+def background_events(product: Product) -> tuple[int, ...]:
+    """The events (by position) a background burst may hold: not a step of a ``first``, ``once``
+    or ``final`` flow, nor the first step of a flow with a conversion (each of its occurrences
+    starts a pass, so the data shows the conversion the sheet asks for)."""
+    flows = product.flows.flows
+    excluded = {s for f in flows if f.kind in LIFECYCLE_KINDS for s in f.steps}
+    excluded.update(f.steps[0] for f in flows if f.conversion is not None)
+    return tuple(i for i, name in enumerate(product.events.events) if name not in excluded)
+
+
 class FlowPlan:
     """Everything the walker needs to know about the flows, precomputed from the sheet."""
 
@@ -54,13 +64,7 @@ class FlowPlan:
         # Per flow, the number of steps whose completion changes the user (`once`, `final`), or -1.
         self.closes = [len(f.steps) if f.kind in (ONCE, FINAL) else -1 for f in flows]
         self.final_flows = tuple(i for i, f in enumerate(flows) if f.kind == FINAL)
-        lifecycle = {s for f in flows if f.kind in LIFECYCLE_KINDS for s in f.steps}
-        # The first step of a flow with a conversion is not a background event either: each of
-        # its occurrences starts a pass, so the data shows the conversion the sheet asks for.
-        lifecycle.update(f.steps[0] for f in flows if f.conversion is not None)
-        self.background = tuple(
-            i for i, name in enumerate(product.events.events) if name not in lifecycle
-        )
+        self.background = background_events(product)
         self.background_bounds = (
             cumulative(rank_weights(len(self.background))) if self.background else []
         )
@@ -94,26 +98,32 @@ class FlowPlan:
         """Chance of a ``final`` flow's first step for a user whose churn hazard is ``rate``."""
         return min(1.0, self.params.final_start_per_rate * rate)
 
-    def final_exit(self, p: float, chances: list[tuple[float, ...]], rate: float) -> float:
-        """About how likely an active day of a user of probability ``p`` ends in a completed
-        ``final`` flow: flow entries of a weekday (sessions times flows per session, their means),
-        each a draw by rank (among the flows of a user whose `once` flows are done, as an engaged
-        user's soon are) that picks a ``final`` flow and completes it.  0 without final flows.
+    def final_terms(
+        self, p: float, chances: list[tuple[float, ...]] | None = None
+    ) -> tuple[float, float]:
+        """What :func:`final_exit` needs for a user of probability ``p``, computed once per p:
+        (the chance that a flow entry is a ``final`` flow that completes once its first step
+        succeeded, the number of flow entries of an active day).
+
+        Entries: a weekday's sessions times flows per session (their means); the draw by rank is
+        among the flows of a user whose `once` flows are done, as an engaged user's soon are.
         """
-        open_flows, bounds = self.choices(sum(self.once_bit))  # once flows done: most users soon
-        completion = 0.0
+        if not self.final_flows:
+            return 0.0, 0.0
+        if chances is None:
+            chances = self.chances(p)
+        open_flows, bounds = self.choices(sum(self.once_bit))
+        after_first = 0.0
         for position, flow in enumerate(open_flows):
             if self.final[flow]:
                 share = bounds[position] - (bounds[position - 1] if position else 0.0)
-                completion += share * self.final_start(rate) * math.prod(chances[flow][1:])
-        if completion <= 0.0:
-            return 0.0
+                after_first += share * math.prod(chances[flow][1:])
         params = self.params
         sessions = 1.0 / (
             1.0 - min(0.95, params.sessions_continue_base + params.sessions_continue_gain * p)
         )
         flows = 1.0 / (1.0 - min(0.95, params.flows_continue_base + params.flows_continue_gain * p))
-        return float(1.0 - (1.0 - completion) ** (sessions * flows))
+        return after_first, sessions * flows
 
     def chances(self, p: float) -> list[tuple[float, ...]]:
         """Per flow, the chance of success at each step for a user of probability ``p``.
@@ -146,3 +156,13 @@ class FlowPlan:
             total = sum(weights)
             plans.append((first, *(reach ** (w / total) for w in weights)))
         return plans
+
+
+def final_exit(terms: tuple[float, float], start: float) -> float:
+    """About how likely an active day ends in a completed ``final`` flow, for a user whose
+    :meth:`FlowPlan.final_terms` are ``terms`` and whose final flows' first step succeeds with
+    chance ``start`` that day.  0 without final flows."""
+    after_first, entries = terms
+    if after_first <= 0.0:
+        return 0.0
+    return float(1.0 - (1.0 - start * after_first) ** entries)

@@ -353,7 +353,32 @@ def parse_flows(
             file=name,
             row=2,
         )
+    warnings.extend(_flow_warnings(flows, name))
     return FlowsSpec(source=name, flows=tuple(flows))
+
+
+def _flow_warnings(flows: list[Flow], name: str) -> list[str]:
+    """What loads but will not show as the sheet may expect."""
+    found: list[str] = []
+    for flow in flows:
+        if flow.conversion is not None and len(flow.steps) == 1:
+            found.append(
+                f"{name}, row {flow.row}: flow {shown(flow.name)} has one step, so its conversion "
+                f"is always 100%; the conversion given is not used"
+            )
+        if flow.kind == REPEAT:
+            continue
+        for other in flows:
+            shared = [s for s in flow.steps if other is not flow and s in other.steps]
+            if shared:
+                found.append(
+                    f"{name}, row {flow.row}: {shown(shared[0])}, a step of the {flow.kind!r} flow "
+                    f"{shown(flow.name)}, is also a step of flow {shown(other.name)} (row "
+                    f"{other.row}), so it will not happen only "
+                    + {"first": "once, first", "once": "once", "final": "last"}[flow.kind]
+                )
+                break
+    return found
 
 
 def parse_lookup(

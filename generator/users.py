@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import iso, parse_iso
-from .funnels import FlowPlan
+from .funnels import FlowPlan, final_exit
 from .localtime import UTC_KEY, ZoneClock, clock, local_time_source
 from .params import DAY_MS, HOUR_MS, Params
 from .ranks import RankedChoice
@@ -238,10 +238,12 @@ class Life:
         rng: random.Random,
         exits: float = 0.0,
         walked: bool = True,
+        rate: float = -1.0,
     ) -> int:
         """Move ``user`` on from active day ``day`` (``first_day`` being the day it joined): set
         its next active day, take a break and redraw p when a streak ends, and decide churn.
-        Returns the length of the break that starts (0 inside a streak).
+        Returns the length of the break that starts (0 inside a streak).  ``rate`` is the day's
+        churn hazard when the caller has it already (:meth:`rate`).
 
         ``exits`` is about the chance that such a day ends the user's life through a ``final``
         flow: the hazard is the user's whole chance to leave, and leaving through a ``final`` flow
@@ -250,7 +252,8 @@ class Life:
         window) churns with the larger of the two.
         """
         p = user.p
-        rate = self.rate(user, day, first_day)
+        if rate < 0.0:
+            rate = self.rate(user, day, first_day)
         draw = rng.random
         days_off = 0
         user.skip_days_counter += 1
@@ -402,8 +405,9 @@ class Population:
         events are written for them, so no sessions are drawn (its `once` flows stay open)."""
         zone = self.clocks.of(user)
         first_day = user.next_day
+        plan = self.plan
         p = -1.0
-        chances: list[tuple[float, ...]] = []
+        terms = (0.0, 0.0)
         while not user.churned:
             day = user.next_day
             start = zone.day_start(day)
@@ -411,9 +415,10 @@ class Population:
                 return
             if user.p != p:
                 p = user.p
-                chances = self.plan.chances(p)
-            exits = self.plan.final_exit(p, chances, self.life.rate(user, day, first_day))
+                terms = plan.final_terms(p)
+            rate = self.life.rate(user, day, first_day)
+            exits = final_exit(terms, plan.final_start(rate)) if terms[0] else 0.0
             user.last_event_ms = max(user.created_ms, start + 12 * HOUR_MS)
             if days is not None:
                 days.append(start)
-            self.life.after_active_day(user, day, first_day, rng, exits, walked=False)
+            self.life.after_active_day(user, day, first_day, rng, exits, False, rate)

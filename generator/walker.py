@@ -28,7 +28,7 @@ from operator import mul
 
 from .clock import weekday
 from .encoders import EventEncoder, FlatJsonEncoder
-from .funnels import FlowPlan
+from .funnels import FlowPlan, final_exit
 from .localtime import ZoneClock
 from .params import (
     DAY_MS,
@@ -48,6 +48,7 @@ WRITE_ALL_MS = -(2**63)  # since_ms of a first run: before any time a run can ha
 MAX_SESSIONS_PER_DAY = 12
 MAX_FLOWS_PER_SESSION = 40
 DST_SLACK_MS = 2 * HOUR_MS  # a local day lasts at most 24 h and this
+P_LEVELS = 256  # step chances and gap medians are built per 1/256 of p
 RETENTION_DAYS = (1, 7, 30)  # the summary's exact-day retention
 
 
@@ -201,13 +202,22 @@ class Walker:
             [WEEKEND_GAP_FACTOR[h % 24] for h in range(hours)],
         )
         self._p = -1.0  # the p the tables below were built for
+        self._levels: dict[
+            int,
+            tuple[
+                list[tuple[tuple[int, float, float], ...]],
+                tuple[float, float],
+                tuple[list[float], ...],
+            ],
+        ] = {}
         # How long after its start a day's events may run: DST, and the last session's overflow.
         self._spill_ms = DAY_MS + DST_SLACK_MS + params.day_overflow_ms
         # Per flow, (event, chance of success, chance of a burst after it) for each step, for p.
         self._walks: list[tuple[tuple[int, float, float], ...]] = []
         self._exits = 0.0  # chance that the day ends in a completed `final` flow
-        self._chances: list[tuple[float, ...]] = []
-        self._hour_gap: tuple[list[float], list[float]] = ([], [])
+        self._final_terms = (0.0, 0.0)  # FlowPlan.final_terms for p
+        self._rate = 0.0  # the user's churn hazard on the day being walked
+        self._hour_gap: tuple[list[float], ...] = ([], [])
 
     # -- one user, day by day ---------------------------------------------------------------------
 
@@ -251,7 +261,9 @@ class Walker:
             if user.churned:  # a `final` flow completed
                 break
             p = user.p
-            days_off = self.life.after_active_day(user, day, first_day, rng, self._exits)
+            days_off = self.life.after_active_day(
+                user, day, first_day, rng, self._exits, True, self._rate
+            )
             if days_off and self.on_break is not None:
                 self.on_break(p, days_off)
         self._count_user(user, stats, segment.seen, joins_here)
@@ -296,8 +308,9 @@ class Walker:
         weekend = weekday(day) >= 5
         if user.p != self._p:
             self._tables_for(user.p)
+        self._rate = self.life.rate(user, day, first_day)
         if self.plan.final_flows:
-            self._final_for(self.life.rate(user, day, first_day))
+            self._final_for(self._rate)
         starts = self._schedule(user, start, weekend, rng)
         hard = zone.day_start(day + 1) + self.params.day_overflow_ms
         self._segment.open_day(hard, len(out))
@@ -344,23 +357,35 @@ class Walker:
         for flow in plan.final_flows:
             first = self._walks[flow][0]
             self._walks[flow] = ((first[0], start, first[2]), *self._walks[flow][1:])
-        self._exits = plan.final_exit(self._p, self._chances, rate)
+        self._exits = final_exit(self._final_terms, start)
 
     def _tables_for(self, p: float) -> None:
-        """Step chances and gap medians depend on p only: rebuilt when p changes."""
-        params = self.params
+        """Step chances and gap medians depend on p only.  They are built for p rounded to
+        1/P_LEVELS (a difference no data can show) and kept, so a walker builds each level once
+        instead of once per user."""
         self._p = p
+        level = min(P_LEVELS - 1, int(p * P_LEVELS))
+        tables = self._levels.get(level)
+        if tables is None:
+            tables = self._levels[level] = self._build_tables((level + 0.5) / P_LEVELS)
+        self._walks, self._final_terms, self._hour_gap = tables
+
+    def _build_tables(
+        self, p: float
+    ) -> tuple[
+        list[tuple[tuple[int, float, float], ...]], tuple[float, float], tuple[list[float], ...]
+    ]:
         chances = self.plan.chances(p)
-        self._walks = [
+        walks = [
             tuple(zip(steps, odds, afters))
             for steps, odds, afters in zip(self.plan.steps, chances, self.plan.afters)
         ]
-        self._chances = chances
-        median = params.gap_median_ms(p)
-        self._hour_gap = (
+        median = self.params.gap_median_ms(p)
+        hour_gap = (
             list(map(mul, repeat(median), self._gap_factors[0])),
             list(map(mul, repeat(median), self._gap_factors[1])),
         )
+        return walks, self.plan.final_terms(p, chances), hour_gap
 
     # -- one session ------------------------------------------------------------------------------
 

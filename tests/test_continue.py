@@ -370,3 +370,23 @@ def test_a_continue_shows_the_sheet_warnings_too(tmp_path, capsys) -> None:  # t
     assert "no attributes" in capsys.readouterr().err
     assert main(["--continue", "--output", folder, "--end", "2026-11-22"]) == 0
     assert "no attributes" in capsys.readouterr().err
+
+
+def test_a_run_of_the_first_edition_model_is_not_continued(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Its saved states mean something else (a streak counter, a flow position): refused, and
+    the folder is left as it was."""
+    from generator import InputError
+
+    folder = os.path.join(tmp_path, "out")
+    first_run(folder, users=10)
+    path = os.path.join(folder, "config", "run.json")
+    with open(path, "rb") as handle:
+        record = orjson.loads(handle.read())
+    assert record["model"] == 2
+    del record["model"]  # as the first edition wrote it
+    with open(path, "wb") as handle:
+        handle.write(orjson.dumps(record))
+    before = tree_bytes(folder)
+    with pytest.raises(InputError, match=r"earlier user model .*start a new run"):
+        continue_run(folder, "2026-11-25T00:00:00Z")
+    assert tree_bytes(folder) == before
