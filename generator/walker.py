@@ -137,11 +137,21 @@ class _Segment:
         self.mark = 0  # lines written before this UTC date began
         self.seen: list[int] = []  # UTC days on which the current user's events were written
 
-    def open_day(self, hard_ms: int, written: int) -> None:
-        """A new local day starts; its events may not reach ``hard_ms``."""
+    def open_day(self, hard_ms: int, written: int, first_ms: int) -> None:
+        """A new local day starts; its events may not reach ``hard_ms``, and none comes before
+        ``first_ms`` (its first session's start): the UTC date of that moment is made current."""
         self.hard_ms = hard_ms
-        self.day_start = self.limit = -(2**62)  # the first event looks up its date
         self.mark = written
+        self._date_of(first_ms)
+
+    def _date_of(self, t: int) -> None:
+        day = t // DAY_MS
+        self.day_start = day * DAY_MS
+        self.limit = min(self.day_start + DAY_MS, self.end_ms, self.hard_ms)
+        if self.day_parts is not None:
+            parts = self.day_parts(day)
+            if parts is not None:
+                self.heads = parts[0]  # type: ignore[index]
 
     def close(self, written: int) -> None:
         if written > self.mark:
@@ -155,13 +165,7 @@ class _Segment:
         if t >= self.hard_ms:
             raise _DayOver
         self.close(written)
-        day = t // DAY_MS
-        self.day_start = day * DAY_MS
-        self.limit = min(self.day_start + DAY_MS, self.end_ms, self.hard_ms)
-        if self.day_parts is not None:
-            parts = self.day_parts(day)
-            if parts is not None:
-                self.heads = parts[0]  # type: ignore[index]
+        self._date_of(t)
 
 
 class Walker:
@@ -313,7 +317,7 @@ class Walker:
             self._final_for(self._rate)
         starts = self._schedule(user, start, weekend, rng)
         hard = zone.day_start(day + 1) + self.params.day_overflow_ms
-        self._segment.open_day(hard, len(out))
+        self._segment.open_day(hard, len(out), starts[0])
         idle = self.params.session_idle_ms
         try:
             for session_start in starts:
