@@ -28,6 +28,7 @@ from .ranks import cumulative, rank_weights
 from .spec import FINAL, FIRST, LIFECYCLE_KINDS, ONCE, Flow, Product
 
 MIN_CONVERSION_SHARE = 0.05  # a user's conversion is never below this share of the flow's
+P_LEVELS = 256  # tables that depend on p are built per 1/256 of p (a difference no data shows)
 
 
 def background_events(product: Product) -> tuple[int, ...]:
@@ -79,6 +80,7 @@ class FlowPlan:
                 (others, cumulative(rank_weights(len(others))) if others else [])
             )
         self._choices: dict[int, tuple[tuple[int, ...], list[float]]] = {}
+        self._final_terms: dict[int, tuple[float, float]] = {}
 
     def choices(self, once_done: int) -> tuple[tuple[int, ...], list[float]]:
         """The flows a user who completed the ``once`` flows of ``once_done`` may enter, in file
@@ -110,8 +112,13 @@ class FlowPlan:
         """
         if not self.final_flows:
             return 0.0, 0.0
-        if chances is None:
-            chances = self.chances(p)
+        if chances is None:  # days lived before the window: kept per 1/P_LEVELS of p
+            level = min(P_LEVELS - 1, int(p * P_LEVELS))
+            terms = self._final_terms.get(level)
+            if terms is None:
+                p_level = (level + 0.5) / P_LEVELS
+                terms = self._final_terms[level] = self.final_terms(p_level, self.chances(p_level))
+            return terms
         open_flows, bounds = self.choices(sum(self.once_bit))
         after_first = 0.0
         for position, flow in enumerate(open_flows):

@@ -221,14 +221,23 @@ class Life:
         self.rate_late, self.rate_early = params.churn_rate_late, params.churn_rate_early
         self.early_days, self.p_shape = params.churn_early_days, params.churn_p_shape
         self.rate_best = params.churn_rate_best
+        self._p = -1.0
+        self._p_factor = self._log_miss = 0.0
+
+    def _for_p(self, p: float) -> None:
+        """What depends on p alone, kept for the last p (a user's p changes every 25 active
+        days or so): the p factor of the hazard, and the log of missing a day of a streak."""
+        self._p = p
+        self._p_factor = float((1.0 - p) ** self.p_shape + self.rate_best)
+        chance = self.active_base + self.active_gain * p
+        self._log_miss = math.log(1.0 - chance) if chance < 1.0 else 0.0
 
     def rate(self, user: UserState, day: int, first_day: int) -> float:
         """The user's churn hazard per day on ``day`` (``Params.churn_rate``, written out)."""
-        return float(
-            user.churn_probability
-            * (self.rate_late + self.rate_early * math.exp((first_day - day) / self.early_days))
-            * ((1.0 - user.p) ** self.p_shape + self.rate_best)
-        )
+        if user.p != self._p:
+            self._for_p(user.p)
+        early = self.rate_early * math.exp((first_day - day) / self.early_days)
+        return user.churn_probability * (self.rate_late + early) * self._p_factor
 
     def after_active_day(
         self,
@@ -252,7 +261,7 @@ class Life:
         window) churns with the larger of the two.
         """
         p = user.p
-        if rate < 0.0:
+        if rate < 0.0 or p != self._p:
             rate = self.rate(user, day, first_day)
         draw = rng.random
         days_off = 0
@@ -270,14 +279,14 @@ class Life:
             # Days of a streak are active with chance a on weekdays and a * weekend factor at
             # weekends: jump over the quiet days with one geometric draw at chance a, and keep a
             # weekend day with chance weekend factor (thinning; the same law as a draw per day).
-            chance = self.active_base + self.active_gain * p
+            log_miss = self._log_miss  # rate() above set it for this p; 0 when a is 1
             next_day = day + 1
-            if chance < 1.0:
-                next_day += int(math.log(1.0 - draw()) / math.log(1.0 - chance))
+            if log_miss:
+                next_day += int(math.log(1.0 - draw()) / log_miss)
             while (next_day + 3) % 7 >= 5 and draw() >= self.weekend_factor:
                 next_day += 1
-                if chance < 1.0:
-                    next_day += int(math.log(1.0 - draw()) / math.log(1.0 - chance))
+                if log_miss:
+                    next_day += int(math.log(1.0 - draw()) / log_miss)
                 if next_day - day > MAX_QUIET_DAYS:
                     break
         chance = 1.0 - math.exp(-rate * (next_day - day))

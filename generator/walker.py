@@ -28,7 +28,7 @@ from operator import mul
 
 from .clock import weekday
 from .encoders import EventEncoder, FlatJsonEncoder
-from .funnels import FlowPlan, final_exit
+from .funnels import P_LEVELS, FlowPlan, final_exit
 from .localtime import ZoneClock
 from .params import (
     DAY_MS,
@@ -48,7 +48,6 @@ WRITE_ALL_MS = -(2**63)  # since_ms of a first run: before any time a run can ha
 MAX_SESSIONS_PER_DAY = 12
 MAX_FLOWS_PER_SESSION = 40
 DST_SLACK_MS = 2 * HOUR_MS  # a local day lasts at most 24 h and this
-P_LEVELS = 256  # step chances and gap medians are built per 1/256 of p
 RETENTION_DAYS = (1, 7, 30)  # the summary's exact-day retention
 
 
