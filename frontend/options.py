@@ -174,15 +174,17 @@ def _check_events(path: str, answers: dict[str, Any], loaded: _Loaded) -> None:
     check_names(FORMATS[answers["format"]], events)
     flows = load_flows(answers["flows"], events) if answers.get("flows") else None
     lookup = load_lookup(answers["lookup"], events) if answers.get("lookup") else None
-    loaded.events, loaded.flows = events, flows
+    loaded.events = events
     loaded.warnings["events"] = warnings
+    if flows is not None:
+        loaded.flows, loaded.warnings["flows"] = flows
     if lookup is not None:
         loaded.lookup, loaded.warnings["lookup"] = lookup
 
 
 def _check_flows(path: str, answers: dict[str, Any], loaded: _Loaded) -> None:
     assert loaded.events is not None
-    loaded.flows = load_flows(path, loaded.events)
+    loaded.flows, loaded.warnings["flows"] = load_flows(path, loaded.events)
 
 
 def _check_lookup(path: str, answers: dict[str, Any], loaded: _Loaded) -> None:
@@ -324,7 +326,9 @@ def gather(
         chunk_users=given.chunk_users,
         dask=given.dask,
     )
-    warnings = (*loaded.warnings.get("events", ()), *loaded.warnings.get("lookup", ()))
+    warnings = tuple(
+        w for key in ("events", "flows", "lookup") for w in loaded.warnings.get(key, ())
+    )
     product = Product(loaded.events, loaded.flows, loaded.lookup, warnings)
     return Plan(config, product, seed_chosen, warnings)
 

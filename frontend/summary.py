@@ -230,6 +230,18 @@ def users_line(result: RunResult) -> Text:
         ("churned ", "bold"),
         f"{stats.churned:,} ({percent(stats.churned, stats.users)}), "
         f"still active {stats.users - stats.churned:,}",
+        f"; {stats.joined_before:,} joined before the window" if stats.joined_before else "",
+    )
+
+
+def retention_line(result: RunResult) -> Text:
+    """Day-1, day-7 and day-30 retention of the users who joined in this run's data."""
+    rates = result.stats.retention_rates(result.config.end_ms)
+    shown = [
+        f"day {n} {'–' if r is None else f'{100 * r:.1f}%'}" for n, r in zip((1, 7, 30), rates)
+    ]
+    return Text.assemble(
+        ("Retention ", "bold"), ", ".join(shown), " (users who joined in the window, by signup day)"
     )
 
 
@@ -301,6 +313,7 @@ def summary(result: RunResult, width: int, chosen_seed: bool, program: str) -> R
         events_table(result),
         funnels_table(result, width),
         users_line(result),
+        retention_line(result),
         Text(""),
         weekly_chart(result, width),
         Text(""),

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .csvtext import printable, shown
+from .funnels import background_events
 from .loaders import load_product
+from .localtime import local_time_source
 from .output import check_lookup_name
 from .ranks import rank_weights
-from .spec import EVENT, FLOW, KEY, SESSION, USER, Column, Product, is_number_text
+from .spec import EVENT, FLOW, KEY, REPEAT, SESSION, USER, Column, Product, is_number_text
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,15 @@ class FlowReport:
     name: str
     row: int
     steps: tuple[str, ...]
+    kind: str = "repeat"  # spec.FLOW_KINDS
+    conversion: float | None = None  # the share of first steps that reach the last, or None
+
+    def label(self) -> str:
+        """``'weekly order'``, ``'onboarding' (first, conversion 60%)``."""
+        notes = [] if self.kind == REPEAT else [self.kind]
+        if self.conversion is not None:
+            notes.append(f"conversion {_percent(self.conversion)}")
+        return shown(self.name) + (f" ({', '.join(notes)})" if notes else "")
 
 
 @dataclass(frozen=True)
@@ -52,13 +63,16 @@ class CheckReport:
     session_key: str  # generated for every event; the file's own spelling when it lists one
     secondary_keys: tuple[str, ...]
     events: tuple[str, ...]
-    event_shares: tuple[float, ...]  # the shares of background events, which are drawn by rank
+    # per event, its share of background events (drawn by rank among the events that may be one;
+    # 0 for a step of a lifecycle flow or the first step of a flow with a conversion)
+    event_shares: tuple[float, ...]
     events_in_no_flow: tuple[str, ...]  # they occur only as background events
     properties: tuple[ColumnReport, ...]
     flows: tuple[FlowReport, ...]
     lookup_name: str  # the run writes lookup_table/<lookup_name>.csv
     attributes: tuple[ColumnReport, ...]
     warnings: tuple[str, ...]
+    local_time: str = ""  # where users' local time comes from (localtime.LocalTimeSource)
 
 
 _DRAWN = {
@@ -85,6 +99,14 @@ def _column(column: Column, numbers: bool) -> ColumnReport:
     )
 
 
+def _background_shares(product: Product) -> tuple[float, ...]:
+    background = background_events(product)
+    shares = [0.0] * len(product.events.events)
+    for event, share in zip(background, rank_weights(len(background)) if background else ()):
+        shares[event] = share
+    return tuple(shares)
+
+
 def report_from_product(product: Product) -> CheckReport:
     """The report of an already loaded product."""
     spec = product.events
@@ -97,13 +119,16 @@ def report_from_product(product: Product) -> CheckReport:
         session_key=spec.session_key,
         secondary_keys=spec.secondary_keys,
         events=spec.events,
-        event_shares=rank_weights(len(spec.events)),
+        event_shares=_background_shares(product),
         events_in_no_flow=tuple(e for e in spec.events if e not in in_flows),
         properties=tuple(_column(c, numbers=True) for c in spec.properties),
-        flows=tuple(FlowReport(f.name, f.row, f.steps) for f in product.flows.flows),
+        flows=tuple(
+            FlowReport(f.name, f.row, f.steps, f.kind, f.conversion) for f in product.flows.flows
+        ),
         lookup_name=product.lookup.name,
         attributes=tuple(_column(c, numbers=False) for c in product.lookup.attributes),
         warnings=product.warnings,
+        local_time=local_time_source(product.lookup).describe(),
     )
 
 
@@ -153,7 +178,10 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
         f"  events: {len(report.events)}",
     ]
     for rank, (event, share) in enumerate(zip(report.events[:limit], report.event_shares), 1):
-        lines.append(f"    {rank:>3}. {shown(event):<30} {_percent(share):>7} of background")
+        if share:
+            lines.append(f"    {rank:>3}. {shown(event):<30} {_percent(share):>7} of background")
+        else:
+            lines.append(f"    {rank:>3}. {shown(event):<30}  never a background event")
     if len(report.events) > limit:
         lines.append(f"         … {len(report.events) - limit} more")
     if report.events_in_no_flow:
@@ -167,10 +195,13 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
     for column in report.properties:
         lines.extend(_column_lines(column, limit))
     lines.append(f"Flows file: {report.flows_file}")
-    lines.append(f"  flows: {len(report.flows)} (tried in this order)")
+    lines.append(
+        f"  flows: {len(report.flows)} (entered by rank, the first row most; a 'first' flow "
+        f"opens a user's life, a 'once' flow closes when completed, a 'final' one ends it)"
+    )
     for flow in report.flows[: limit * 5]:
         lines.append(
-            f"    row {flow.row}: {shown(flow.name)}: " + " > ".join(shown(s) for s in flow.steps)
+            f"    row {flow.row}: {flow.label()}: " + " > ".join(shown(s) for s in flow.steps)
         )
     if len(report.flows) > limit * 5:
         lines.append(f"    … {len(report.flows) - limit * 5} more")
@@ -180,6 +211,8 @@ def report_lines(report: CheckReport, limit: int = 20) -> list[str]:
     lines.append(f"  attributes: {len(report.attributes)}")
     for column in report.attributes:
         lines.extend(_column_lines(column, limit))
+    if report.local_time:
+        lines.append(f"  local time: {report.local_time}")
     if report.warnings:
         lines.append(f"Warnings: {len(report.warnings)}")
         lines.extend(f"  {warning}" for warning in report.warnings)

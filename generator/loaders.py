@@ -8,6 +8,7 @@ Each ``parse_*`` function takes text (so tests can pass a string) and the name t
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from dataclasses import replace
 
@@ -23,7 +24,8 @@ from .csvtext import (
 )
 from .errors import InputError
 from .headers import apply_items, resolve_partners, split_header
-from .spec import Column, EventsSpec, Flow, FlowsSpec, LookupSpec, Product
+from .localtime import local_time_warnings
+from .spec import FLOW_KINDS, REPEAT, Column, EventsSpec, Flow, FlowsSpec, LookupSpec, Product
 
 SHARDKEYS_HEADERS = ("shardkeys", "shardkey")
 EVENT_HEADERS = ("event", "events", "eventname", "eventnames")
@@ -221,13 +223,105 @@ def _suggest(step: str, events: tuple[str, ...]) -> str:
     return f" (did you mean {shown(close[0])}?)" if close else ""
 
 
-def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
-    """Parse the flows file: a header row, then one flow per row (name, then steps in order)."""
+KIND_HEADERS = ("kind",)
+CONVERSION_HEADERS = ("conversion",)
+
+
+def _flow_columns(header: list[str], name: str) -> tuple[int | None, int | None]:
+    """0-based positions of the optional ``kind`` and ``conversion`` columns of the header row."""
+    found: dict[str, int] = {}
+    for position, cell in enumerate(header[1:], start=1):
+        key = normalise_header(cell)
+        for what, accepted in (("kind", KIND_HEADERS), ("conversion", CONVERSION_HEADERS)):
+            if key in accepted:
+                if what in found:
+                    raise InputError(
+                        f"a second {what!r} column ({shown(cell)}; the first is column "
+                        f"{found[what] + 1}); keep one and delete the other",
+                        file=name,
+                        row=1,
+                        column=position + 1,
+                    )
+                found[what] = position
+    return found.get("kind"), found.get("conversion")
+
+
+def parse_kind(text: str, name: str, row: int, column: int) -> str:
+    """A cell of the ``kind`` column: blank is ``repeat``; case and spaces do not matter."""
+    if not text:
+        return REPEAT
+    key = normalise_header(text)
+    for kind in FLOW_KINDS:
+        if key == kind:
+            return kind
+    close = difflib.get_close_matches(key, FLOW_KINDS, n=1, cutoff=0.5)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InputError(
+        f"unknown kind {shown(text)}{hint}; a flow's kind is blank, 'repeat', 'first', 'once' "
+        f"or 'final'",
+        file=name,
+        row=row,
+        column=column,
+    )
+
+
+def parse_conversion(text: str, name: str, row: int, column: int) -> float | None:
+    """A cell of the ``conversion`` column: ``12%``, ``12.5 %`` or ``0.12``; blank is None."""
+    if not text:
+        return None
+    body = text.replace(" ", "")
+    percent = body.endswith("%")
+    try:
+        value = float(body[:-1] if percent else body)
+    except ValueError:
+        value = math.nan
+    if percent:
+        value /= 100
+    if not 0 < value <= 1:  # also refuses nan and inf
+        hint = f" (did you mean {body}%?)" if not percent and 1 < value <= 100 else ""
+        raise InputError(
+            f"conversion {shown(text)} is not a share above 0 and at most 100%{hint}; write it "
+            f"as '12%' or '0.12'",
+            file=name,
+            row=row,
+            column=column,
+        )
+    return value
+
+
+def _is_headerless(header: list[str], known: set[str]) -> bool:
+    """A first row whose cells after the first are all event names is a flow, not a header."""
+    cells = [cell for cell in header[1:] if cell]
+    return bool(cells) and all(cell in known for cell in cells)
+
+
+def parse_flows(
+    text: str, name: str, events: EventsSpec, warnings: list[str] | None = None
+) -> FlowsSpec:
+    """Parse the flows file: a header row, then one flow per row (name, then steps in order).
+
+    The header may name a ``kind`` and a ``conversion`` column anywhere after the first; their
+    cells are not steps.  A first row that holds only event names after its first cell is a flow
+    of a file exported without its header row: it is kept, with a warning.
+    """
+    warnings = warnings if warnings is not None else []
     rows = parse_rows(text, name)
     known = set(events.events)
+    header = rows[0]
+    first_row = 2
+    if _is_headerless(header, known):
+        warnings.append(
+            f"{name}, row 1: {shown(header[0] or '(no name)')} is read as a flow, not a header "
+            f"(its cells are all event names); add a header row such as 'flow,step 1,step 2' "
+            f"if this is wrong"
+        )
+        first_row = 1
+        kind_at = conversion_at = None
+    else:
+        kind_at, conversion_at = _flow_columns(header, name)
     flows: list[Flow] = []
     names: dict[str, int] = {}
-    for row_number, row in enumerate(rows[1:], start=2):
+    for row_number, row in enumerate(rows[first_row - 1 :], start=first_row):
         if not any(row):
             continue
         flow_name = row[0]
@@ -247,8 +341,15 @@ def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
                 column=1,
             )
         names[flow_name.casefold()] = row_number
+        kind, conversion = REPEAT, None
         steps: list[str] = []
         for col, step in enumerate(row[1:], start=2):
+            if col - 1 == kind_at:
+                kind = parse_kind(step, name, row_number, col)
+                continue
+            if col - 1 == conversion_at:
+                conversion = parse_conversion(step, name, row_number, col)
+                continue
             if not step:
                 continue
             if step not in known:
@@ -268,14 +369,39 @@ def parse_flows(text: str, name: str, events: EventsSpec) -> FlowsSpec:
                 row=row_number,
                 column=2,
             )
-        flows.append(Flow(flow_name, tuple(steps), row_number))
+        flows.append(Flow(flow_name, tuple(steps), row_number, kind, conversion))
     if not flows:
         raise InputError(
             "no flows: below the header row, each row is a flow (its name, then its steps)",
             file=name,
             row=2,
         )
+    warnings.extend(_flow_warnings(flows, name))
     return FlowsSpec(source=name, flows=tuple(flows))
+
+
+def _flow_warnings(flows: list[Flow], name: str) -> list[str]:
+    """What loads but will not show as the sheet may expect."""
+    found: list[str] = []
+    for flow in flows:
+        if flow.conversion is not None and len(flow.steps) == 1:
+            found.append(
+                f"{name}, row {flow.row}: flow {shown(flow.name)} has one step, so its conversion "
+                f"is always 100%; the conversion given is not used"
+            )
+        if flow.kind == REPEAT:
+            continue
+        for other in flows:
+            shared = [s for s in flow.steps if other is not flow and s in other.steps]
+            if shared:
+                found.append(
+                    f"{name}, row {flow.row}: {shown(shared[0])}, a step of the {flow.kind!r} flow "
+                    f"{shown(flow.name)}, is also a step of flow {shown(other.name)} (row "
+                    f"{other.row}), so it will not happen only "
+                    + {"first": "once, first", "once": "once", "final": "last"}[flow.kind]
+                )
+                break
+    return found
 
 
 def parse_lookup(
@@ -311,20 +437,23 @@ def load_events(path: str) -> tuple[EventsSpec, tuple[str, ...]]:
     return parse_events(read_text(path), path, warnings), tuple(warnings)
 
 
-def load_flows(path: str, events: EventsSpec) -> FlowsSpec:
-    """The flows file at ``path``, every step checked against ``events``."""
-    return parse_flows(read_text(path), path, events)
+def load_flows(path: str, events: EventsSpec) -> tuple[FlowsSpec, tuple[str, ...]]:
+    """The flows file at ``path``, every step checked against ``events``, and its warnings."""
+    warnings: list[str] = []
+    return parse_flows(read_text(path), path, events, warnings), tuple(warnings)
 
 
 def load_lookup(path: str, events: EventsSpec) -> tuple[LookupSpec, tuple[str, ...]]:
-    """The lookup table at ``path``, checked against ``events``, and its warnings."""
+    """The lookup table at ``path``, checked against ``events``, and its warnings (among them,
+    values of a time zone or country attribute that name no zone)."""
     warnings: list[str] = []
-    return parse_lookup(read_text(path), path, events, warnings), tuple(warnings)
+    lookup = parse_lookup(read_text(path), path, events, warnings)
+    return lookup, (*warnings, *local_time_warnings(lookup))
 
 
 def load_product(events_path: str, flows_path: str, lookup_path: str) -> Product:
     """Read and check the three files; raise :class:`InputError` on the first problem found."""
     events, event_warnings = load_events(events_path)
-    flows = load_flows(flows_path, events)
+    flows, flow_warnings = load_flows(flows_path, events)
     lookup, lookup_warnings = load_lookup(lookup_path, events)
-    return Product(events, flows, lookup, (*event_warnings, *lookup_warnings))
+    return Product(events, flows, lookup, (*event_warnings, *flow_warnings, *lookup_warnings))

@@ -1,19 +1,28 @@
 """Every number of the simulation, named, in one place (README "Simulation knobs" lists them).
 
-The defaults were calibrated so that, over the default 90-day window, about 70% of users churn
-(SPEC section 2).  They do not depend on the product sheet: churn, breaks and sessions come from the
-day-level model, so any sheet gets the same shape of population.
+The defaults were calibrated (second edition of SPEC section 2) so that the generated files of any
+product sheet show, over the default 90-day window: about 70% of users churned by the end, day-1
+retention between 20 and 50%, day-7 and day-30 retention falling below it, a share of one-day
+users, weekends quieter than weekdays, a loyal core active most days, and a first week that looks
+like the last (the population is already there when the window opens).  ``python3
+benchmarks/model_figures.py`` measures them on the generated files.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .clock import MINUTE_MS
 from .limits import DEFAULT_DAYS
 
-# Share of sessions that start in each UTC hour, Monday to Friday and at weekends.  Weekdays peak in
-# working hours; weekends are flatter and later.  Only the shape matters; they are normalised.
+# The version of the user model (SPEC section 2).  Recorded in config/run.json: a run made by
+# another model cannot be continued, because its saved states mean something else.
+MODEL_VERSION = 2
+
+# Share of sessions that start in each hour of the user's local day, Monday to Friday and at
+# weekends.  Weekdays peak in working hours; weekends are flatter and later.  Only the shape
+# matters; they are normalised.
 WEEKDAY_HOURS = (
     1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 3, 6, 9, 10, 10,
     9, 9, 10, 10, 9, 7, 5, 4, 3.5, 3, 2.2, 1.5,
@@ -22,7 +31,7 @@ WEEKEND_HOURS = (
     1.5, 1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 4, 4.5,
     5, 5, 5, 5, 4.5, 4.5, 4.5, 4.5, 4, 3.5, 3, 2,
 )  # fmt: skip
-# How much slower a user moves between the events of a session, by hour (night is slower).
+# How much slower a user moves between the events of a session, by local hour (night is slower).
 WEEKDAY_GAP_FACTOR = (
     2.0, 2.0, 2.0, 2.0, 2.0, 1.8, 1.5, 1.2, 1.0, 1.0, 1.0, 1.0,
     1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0,
@@ -34,13 +43,77 @@ WEEKEND_GAP_FACTOR = tuple(round(f * 1.4, 2) for f in WEEKDAY_GAP_FACTOR)
 class Params:
     """Knobs of the user model and the flow walker; ``Params()`` is the documented default."""
 
-    backfill_days: int = DEFAULT_DAYS  # users are created uniformly over the days before the end
+    # -- population ------------------------------------------------------------------------------
+    backfill_days: int = DEFAULT_DAYS  # the window: users join over it, events are written in it
+    # The population is already there when the window opens: some users joined in the
+    # `joined_before_days` before the window and were still there when it opened.  How many is
+    # measured on `joined_before_pilot` pilot users of each kind, so that as many users are there
+    # when the window opens as when it ends (a steady population, whatever the sheet's churn).
+    joined_before_days: int = 150
+    joined_before_pilot: int = 400
 
-    # Flow walk: chance to succeed at a step is step_success_floor + step_success_gain * p.
+    # -- a user's life: active days, streaks, breaks, churn --------------------------------------
+    # Within a streak, each next day is active with chance base + gain * p (times the weekend
+    # factor on Saturdays and Sundays); the first day after a break is always active.
+    streak_active_base: float = 0.10
+    streak_active_gain: float = 0.75
+    weekend_active_factor: float = 0.60
+    streak_days: int = 5  # skip_days_counter resets and a break starts at this many active days
+    break_best_days: tuple[int, int] = (1, 3)  # break length range for p = 1
+    break_worst_days: tuple[int, int] = (21, 30)  # break length range for p = 0
+    break_shape: float = 2.0  # range = best + (worst - best) * (1 - p) ** break_shape
+    resets_every_breaks: int = 5  # churn_prob_reset_counter: redraw p after this many breaks
+    # Churn.  After each active day the user leaves with chance 1 - exp(-rate * gap), gap being
+    # the days until the next active day and, per day,
+    #   rate = churn_probability
+    #          * (churn_rate_late + churn_rate_early * exp(-age / churn_early_days))
+    #          * ((1 - p) ** churn_p_shape + churn_rate_best)
+    # where age is the account's age in days: highest in the first days, falling with age and p.
+    # churn_probability is drawn at creation, uniformly in [churn_probability_min, 1).
+    churn_probability_min: float = 0.6
+    churn_rate_early: float = 0.27
+    churn_early_days: float = 15.0
+    churn_rate_late: float = 0.01
+    churn_p_shape: float = 1.0
+    churn_rate_best: float = 0.05
+
+    # -- sessions ---------------------------------------------------------------------------------
+    session_idle_ms: int = 30 * MINUTE_MS  # idle time that starts a new session
+    # Sessions per active day: 1 + geometric, continuing with chance base + gain * p.
+    sessions_continue_base: float = 0.25
+    sessions_continue_gain: float = 0.45
+    weekend_session_factor: float = 0.55  # weekends: fewer extra sessions
+    # A day's last session may run past midnight, for at most this long.
+    day_overflow_ms: int = 6 * 60 * MINUTE_MS
+    # Flow attempts per session: 1 + geometric, continuing with chance base + gain * p.
+    flows_continue_base: float = 0.45
+    flows_continue_gain: float = 0.35
+    # Time between two events of a session: gap_min_ms + a log-logistic draw (a long tail, no
+    # spike) whose median is (base + slow * (1 - p)) * the hour's factor; shape is its exponent.
+    gap_min_ms: int = 1_000
+    gap_median_base_ms: int = 15_000
+    gap_median_slow_ms: int = 45_000
+    gap_shape: float = 3.0
+    gap_max_ms: int = 25 * MINUTE_MS  # keeps a session together: under session_idle_ms
+
+    # -- flows -------------------------------------------------------------------------------------
+    # Chance to succeed at a step of a flow without a `conversion`: floor + gain * p.
     step_success_floor: float = 0.3
     step_success_gain: float = 0.6
+    # A flow with a `conversion` C: a user of probability p reaches its last step from its first
+    # with chance C * (1 + conversion_spread * (1 - C) * (p - mean p of the flow's entries)), the
+    # loss spread over the later steps, growing step by step (conversion_late_weight).
+    conversion_spread: float = 1.0
+    conversion_mean_p: float = 0.78  # mean p of the users who perform a flow's first step
+    conversion_mean_p_first: float = 0.5  # the same for `first` flows: every new user, once
+    conversion_mean_q_final: float = 0.35  # `final` flows run on q = 1 - p: its mean there
+    # A `final` flow's first step succeeds with chance this * the user's churn hazard per day
+    # (at most 1): the users at risk are the ones who start to leave.
+    final_start_per_rate: float = 10.0
+    conversion_late_weight: float = 1.0  # step k's share of the loss grows as k ** this
 
-    # Background events: bursts of random events (drawn by rank from the events column).
+    # Background events: bursts of other events (drawn by rank among the events that are not steps
+    # of a `first`, `once` or `final` flow).
     background_after_step: float = 0.08  # chance of a burst after a successful step
     background_after_failure: float = 0.35  # chance of a burst after leaving a flow
     background_burst_max: int = 3  # a burst holds 1 to this many events
@@ -48,46 +121,34 @@ class Params:
     # Secondary shard keys: on entering a flow, a draw above this renews all of them.
     secondary_key_renew_above: float = 0.8
 
-    # Sessions: a new one after this much idle time, and at the start of each active day.
-    session_idle_ms: int = 30 * MINUTE_MS
-    # Sessions per active day: 1 + geometric, continuing with chance base + gain * p.
-    sessions_continue_base: float = 0.25
-    sessions_continue_gain: float = 0.45
-    weekend_session_factor: float = 0.55  # weekends: fewer extra sessions
-    # Flow attempts per session: 1 + geometric, continuing with chance base + gain * p.
-    flows_continue_base: float = 0.45
-    flows_continue_gain: float = 0.35
-    # Time between two events of a session: exponential, mean (base + slow * (1 - p)) * hour factor.
-    gap_mean_base_ms: int = 20_000
-    gap_mean_slow_ms: int = 70_000
-    gap_min_ms: int = 1_000
-    gap_max_ms: int = 10 * MINUTE_MS  # keeps a session together: well under session_idle_ms
-
-    # Active streaks and breaks.
-    streak_days: int = 5  # skip_days_counter resets and a break starts at this many active days
-    break_best_days: tuple[int, int] = (1, 3)  # break length range for p = 1
-    break_worst_days: tuple[int, int] = (21, 30)  # break length range for p = 0
-    resets_every_breaks: int = 5  # churn_prob_reset_counter: redraw p after this many breaks
-
-    # Churn: at the end of each streak a user churns with chance churn_probability * hazard(p),
-    # hazard(p) = churn_hazard_low_p - (churn_hazard_low_p - churn_hazard_high_p) * p.
-    # churn_probability is drawn at creation, uniformly in [churn_probability_min, 1).
-    churn_probability_min: float = 0.6
-    churn_hazard_low_p: float = 1.0
-    churn_hazard_high_p: float = 0.12
+    # -- derived ---------------------------------------------------------------------------------
 
     def break_range(self, p: float) -> tuple[int, int]:
         """Inclusive range of break days for a user of probability ``p`` (1-3 best, 21-30 worst)."""
-        lo = round(
-            self.break_worst_days[0] + (self.break_best_days[0] - self.break_worst_days[0]) * p
-        )
-        hi = round(
-            self.break_worst_days[1] + (self.break_best_days[1] - self.break_worst_days[1]) * p
-        )
+        f = (1.0 - p) ** self.break_shape
+        best, worst = self.break_best_days, self.break_worst_days
+        lo = round(best[0] + (worst[0] - best[0]) * f)
+        hi = round(best[1] + (worst[1] - best[1]) * f)
         return lo, max(lo, hi)
 
-    def churn_hazard(self, p: float) -> float:
-        return self.churn_hazard_low_p - (self.churn_hazard_low_p - self.churn_hazard_high_p) * p
+    def streak_active(self, p: float, weekend: bool) -> float:
+        """Chance that a day of a streak is active."""
+        chance = self.streak_active_base + self.streak_active_gain * p
+        if weekend:
+            chance *= self.weekend_active_factor
+        return min(1.0, chance)
+
+    def churn_rate(self, p: float, churn_probability: float, age_days: int) -> float:
+        """Churn hazard per day of a user of probability ``p`` whose account is ``age_days`` old."""
+        early = self.churn_rate_early * math.exp(-age_days / self.churn_early_days)
+        return float(
+            churn_probability
+            * (self.churn_rate_late + early)
+            * ((1.0 - p) ** self.churn_p_shape + self.churn_rate_best)
+        )
 
     def step_success(self, p: float) -> float:
         return self.step_success_floor + self.step_success_gain * p
+
+    def gap_median_ms(self, p: float) -> float:
+        return self.gap_median_base_ms + self.gap_median_slow_ms * (1.0 - p)

@@ -26,6 +26,7 @@ from .clock import DAY_MS, iso, parse_iso
 from .csvtext import read_file
 from .errors import GeneratorError, InputError, UsageError
 from .formats import DEFAULT_FORMAT, FORMATS
+from .params import MODEL_VERSION
 from .spec import Product
 from .users import UserState
 
@@ -70,6 +71,7 @@ class RunRecord:
     chunk_users: int = limits.DEFAULT_CHUNK_USERS
     continued: tuple[Continued, ...] = ()
     generator: str = GENERATOR
+    model: int = MODEL_VERSION  # the user model that made it (SPEC section 2's edition)
     source: str = field(default="", compare=False)  # the file it was read from, for messages
 
     @property
@@ -88,6 +90,7 @@ class RunRecord:
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
             "generator": self.generator,
+            "model": self.model,
             "events": self.events_path,
             "flows": self.flows_path,
             "lookup": self.lookup_path,
@@ -254,6 +257,7 @@ def read_record(path: str) -> RunRecord:
     users = fields.whole("users", 1, limits.MAX_USERS)
     return RunRecord(
         generator=fields.text("generator", GENERATOR),
+        model=fields.whole("model", 1, MODEL_VERSION, 1),  # absent: the first edition's
         events_path=fields.text("events"),
         flows_path=fields.text("flows"),
         lookup_path=fields.text("lookup"),
@@ -313,14 +317,14 @@ class UserNames:
 
     lookup: tuple[str, ...]
     secondary: tuple[str, ...]
-    flows: int  # the number of flows: a saved flow position must be below it
+    flows: tuple[str, ...]  # every flow, in file order: completed `once` flows are named
 
     @classmethod
     def of(cls, product: Product) -> UserNames:
         return cls(
             tuple(a.name for a in product.lookup.attributes),
             product.events.secondary_keys,
-            len(product.flows.flows),
+            tuple(f.name for f in product.flows.flows),
         )
 
 
@@ -335,10 +339,11 @@ def user_bytes(user: UserState, names: UserNames) -> bytes:
         "skip_days_counter": user.skip_days_counter,
         "churn_prob_reset_counter": user.churn_prob_reset_counter,
         "created_time": iso(user.created_ms),
+        "before_window": user.before_window,
         "last_event_time": None if user.last_event_ms is None else iso(user.last_event_ms),
         "lookup": dict(zip(names.lookup, user.lookup)),
         "secondary_keys": dict(zip(names.secondary, user.secondary)),
-        "flow_position": user.flow_position,
+        "completed_once": _flow_list(user.once_done, names.flows),
         "next_day": iso(user.next_day * DAY_MS)[:10],
     }
     if user.day_start is not None:
@@ -347,7 +352,7 @@ def user_bytes(user: UserState, names: UserNames) -> bytes:
             "user_probability": start.p,
             "skip_days_counter": start.skip_days_counter,
             "churn_prob_reset_counter": start.churn_prob_reset_counter,
-            "flow_position": start.flow_position,
+            "completed_once": _flow_list(start.once_done, names.flows),
             "secondary_keys": dict(zip(names.secondary, start.secondary)),
             "last_event_time": None if start.last_event_ms is None else iso(start.last_event_ms),
         }
@@ -390,18 +395,15 @@ def read_user(entry: Any, names: UserNames, position: int, end_ms: int, source: 
     assert created_ms is not None
     if created_ms > end_ms:
         raise fields.refuse("created_time", f"at or before the run's end, {iso(end_ms)}")
-    next_day = fields.day("next_day")
-    if not created_ms // DAY_MS <= next_day <= end_ms // DAY_MS + 400:
+    next_day = fields.day("next_day")  # a day of the user's own (local) calendar
+    if not created_ms // DAY_MS - 1 <= next_day <= end_ms // DAY_MS + 400:
         raise fields.refuse("next_day", "a day from the user's creation to a year after the run")
-    state = (
-        _Fields(fields.object("resume"), source, f"user {position}, resume: ")
-        if "resume" in entry
-        else fields
-    )
+    resumed = "resume" in entry
+    where = f"user {position}, resume: "
+    state = _Fields(fields.object("resume"), source, where) if resumed else fields
     last = state.time("last_event_time", nullable=True)
     if last is not None and not created_ms <= last <= end_ms:
         raise state.refuse("last_event_time", "between the user's creation and the run's end")
-    flow_position = state.whole("flow_position", 0, max(0, names.flows - 1))
     return UserState(
         index=position,
         user_id=user_id,
@@ -413,10 +415,32 @@ def read_user(entry: Any, names: UserNames, position: int, end_ms: int, source: 
         churned=fields.flag("churned"),
         skip_days_counter=state.whole("skip_days_counter", 0, MAX_COUNTER),
         churn_prob_reset_counter=state.whole("churn_prob_reset_counter", 0, MAX_COUNTER),
-        flow_position=flow_position,
+        once_done=_flow_bits(state, names.flows),
         next_day=next_day,
         last_event_ms=last,
+        before_window=fields.flag("before_window"),
     )
+
+
+def _flow_list(bits: int, flows: tuple[str, ...]) -> list[str]:
+    return [name for i, name in enumerate(flows) if bits >> i & 1]
+
+
+def _flow_bits(fields: _Fields, flows: tuple[str, ...]) -> int:
+    """``completed_once``: the names of the `once` flows the user completed, as bits by flow."""
+    value = fields.data.get("completed_once")
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise fields.refuse("completed_once", "a list of flow names")
+    bits = 0
+    for name in value:
+        if name not in flows:
+            raise InputError(
+                f"{fields.where}field 'completed_once' names the flow {name!r}, which the flows "
+                f"file no longer has: a continued run needs the same flows",
+                file=fields.source,
+            )
+        bits |= 1 << flows.index(name)
+    return bits
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:

@@ -17,7 +17,7 @@ from typing import Protocol
 from . import distributed, layout, output, pool
 from .chunks import Files, Job, merge
 from .clock import DAY_MS, iso
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .formats import DEFAULT_FORMAT, FORMATS, check_names, format_named
 from .limits import (
     DEFAULT_CHUNK_USERS,
@@ -33,7 +33,7 @@ from .limits import (
     max_file_bytes,
 )
 from .loaders import load_product
-from .params import Params
+from .params import MODEL_VERSION, Params
 from .record import Continued, RunRecord, UserNames, read_record, split_saved_users
 from .spec import Product
 from .walker import WalkStats
@@ -167,6 +167,13 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
     staging = output.prepare_continue(request.output_dir)
     try:
         record = read_record(os.path.join(request.output_dir, layout.RUN_FILE))
+        if record.model != MODEL_VERSION:
+            raise InputError(
+                f"this run was made by an earlier user model (model {record.model}; this "
+                f"generator has model {MODEL_VERSION}), whose saved user states mean something "
+                f"else; a continued run would mix the two: start a new run instead",
+                file=record.source,
+            )
         config = _continued_config(request, record)
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
         check_names(FORMATS[config.format], product.events)

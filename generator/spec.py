@@ -66,13 +66,28 @@ class EventsSpec:
     properties: tuple[Column, ...]
 
 
+# How a flow takes part in a user's life (SPEC section 1, the flows file's `kind` column).
+REPEAT, FIRST, ONCE, FINAL = "repeat", "first", "once", "final"
+FLOW_KINDS = (REPEAT, FIRST, ONCE, FINAL)
+LIFECYCLE_KINDS = (FIRST, ONCE, FINAL)  # their steps are never background events
+
+
 @dataclass(frozen=True)
 class Flow:
-    """One row of the flows file: an ordered funnel of event names."""
+    """One row of the flows file: an ordered funnel of event names.
+
+    ``kind`` is one of :data:`FLOW_KINDS`: ``repeat`` flows are entered again and again by rank;
+    a ``first`` flow opens the user's first session and is never entered again; a ``once`` flow is
+    entered until it is completed once; completing a ``final`` flow churns the user.
+    ``conversion`` is the share of first-step performers who reach the last step (0 < c <= 1), or
+    None for the default step chance.
+    """
 
     name: str
     steps: tuple[str, ...]
     row: int
+    kind: str = REPEAT
+    conversion: float | None = None
 
 
 @dataclass(frozen=True)

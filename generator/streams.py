@@ -12,6 +12,7 @@ import random
 
 USER_STREAM = 1  # who the user is: id, p, creation time, lookup values, first secondary keys
 DAY_STREAM = 2  # everything the user does on one day
+PILOT_STREAM = 3  # the pilot users that size the population already there (users.Population)
 
 
 def stream_key(seed: int, purpose: int, index: int, day: int = 0) -> int:

@@ -328,7 +328,9 @@ def test_check_shows_what_the_files_hold(capsys: pytest.CaptureFixture[str]) -> 
     assert "'4.2.0'                            40%" in out  # the rank bands of a 6-value column
     assert "'3.9.1'                           2.5%" in out
     assert "'59.94'                            40%  (number)" in out
-    assert "row 2: 'weekly order': 'App Open' > 'Browse Menu' > 'View Recipe'" in out
+    assert "row 2: 'weekly order' (conversion 12%): 'App Open' > 'Browse Menu' >" in out
+    assert "row 8: 'leave' (final, conversion 20%): 'Contact Support' >" in out
+    assert "local time: from lookup attribute 'country'" in out
     assert "Lookup table:" in out and "(written as lookup_table/lookup_table.csv)" in out
     assert "Warnings: none" in out
 

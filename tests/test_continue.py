@@ -83,7 +83,7 @@ def events_by_user(folder: str) -> dict[str, list[dict[str, object]]]:
 def test_a_walk_cut_and_continued_equals_one_walk(fmt: str, cut: str) -> None:
     """Walker level, through the saved JSON state: T1 then T2 gives the same lines and states."""
     last = "2026-12-09T08:00:00Z"
-    product, whole, whole_states = one_long_run(150, cut, last, fmt)
+    product, whole, whole_states = one_long_run(300, cut, last, fmt)
     params = Params()
     population = Population(product, params, SEED, parse_iso(cut))
     names = UserNames.of(product)
@@ -91,7 +91,7 @@ def test_a_walk_cut_and_continued_equals_one_walk(fmt: str, cut: str) -> None:
     early = Walker(product, params, SEED, parse_iso(cut), encoder(product, SEED))
     late = Walker(product, params, SEED, parse_iso(last), encoder(product, SEED))
     resumed = 0
-    for index in range(150):
+    for index in range(300):
         user = population.create(index)
         before: list[str] = []
         early.simulate(user, before, WalkStats.for_product(product))

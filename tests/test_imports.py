@@ -62,8 +62,8 @@ def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> No
 # it in this list (README, Development: the picture of the modules).
 LAYERS = (
     ("base", ("errors", "clock", "isotime", "limits", "params", "philox")),
-    ("inputs", ("csvtext", "spec", "headers", "loaders")),
-    ("model", ("ranks", "streams", "draws", "distributions", "users", "walker")),
+    ("inputs", ("csvtext", "spec", "headers", "localtime", "loaders")),
+    ("model", ("ranks", "streams", "draws", "distributions", "funnels", "users", "walker")),
     ("output", ("layout", "encoders", "pieces", "formats", "writers", "output")),
     ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
     (

@@ -36,7 +36,6 @@ def test_a_run_writes_events_users_and_lookup_table(run_examples) -> None:
         "installId",
         "platform",
         "app_version",
-        "country",
         "plan",
         "box_price",
         "recipe_category",
@@ -71,6 +70,7 @@ def test_a_run_writes_events_users_and_lookup_table(run_examples) -> None:
         "acquisition_channel",
         "household_size",
         "diet",
+        "country",
     ]
     assert [r[0] for r in rows[1:]] == [u["id"] for u in users]
     assert rows[1][1:] == [users[0]["lookup"][k] for k in rows[0][1:]]

@@ -156,7 +156,7 @@ def test_a_flows_file_is_checked_against_the_events_file() -> None:
     typed = CLEAR + bad("flows_unknown_step.csv") + "\r" + CLEAR + example("flows.csv") + "\r"
     with keys(typed) as kwargs:
         path, flows = prompts.ask_file(
-            "Flows CSV file:", "", lambda p: load_flows(p, events), reported.append, **kwargs
+            "Flows CSV file:", "", lambda p: load_flows(p, events)[0], reported.append, **kwargs
         )
     assert path == example("flows.csv") and flows.flows[0].name == "weekly order"
     assert len(reported) == 1

@@ -487,3 +487,18 @@ def test_a_send_is_refused_while_a_run_holds_the_folder(tmp_path: Any) -> None:
         with pytest.raises(OutputInUseError, match="in use by"):
             send(folder, "posthog", server, clock)
         assert server.requests == 0
+
+
+def test_the_rate_limiter_never_lets_a_batch_through_on_a_rounding() -> None:
+    """At these times, ``at + 1 - now`` rounds to 0 while ``at <= now - 1`` is false: the window
+    still holds the first batch, so the limiter must say to wait (it once said 0)."""
+    from generator.delivery.http import RateLimiter
+
+    now = [15.776550884837372]
+    limiter = RateLimiter(1000, 1.0, lambda: now[0])
+    limiter.add({"u": 1000})
+    now[0] = 16.77655088483737
+    assert now[0] - 1.0 < 15.776550884837372 and 15.776550884837372 + 1.0 - now[0] == 0.0
+    assert limiter.wait({"u": 90}) > 0
+    now[0] += limiter.wait({"u": 90})
+    assert limiter.wait({"u": 90}) == 0

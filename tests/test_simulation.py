@@ -1,19 +1,28 @@
-"""The user model and the flow walker, tested as statistics on enough users with fixed seeds."""
+"""The user model and the flow walker (SPEC section 2, second edition), tested as statistics on
+enough users with fixed seeds, and on the generated files as an analyst reads them.
+
+Every figure here failed on the first edition: day-1 retention was 100%, nobody was active on one
+day only, weekends were as busy as weekdays, the first week looked like a launch, `Sign Up` came a
+dozen times per user, users cancelled and kept ordering, no session crossed midnight.
+"""
 
 from __future__ import annotations
 
+import math
+import random
 import statistics
 from collections import Counter, defaultdict
 
 import orjson
 import pytest
 
-from generator.clock import DAY_MS, parse_iso
+from generator.clock import DAY_MS, HOUR_MS, parse_iso
 from generator.encoders import FlatJsonEncoder
 from generator.params import Params
-from generator.users import Population, UserState
+from generator.spec import FINAL, FIRST, ONCE, Column, Flow, FlowsSpec, LookupSpec, Product
+from generator.users import Life, Population, UserState
 from generator.walker import Walker, WalkStats
-from tests.helpers import END_MS, simple_product
+from tests.helpers import END_MS, read_events, simple_product
 
 IDLE_MS = 30 * 60 * 1000
 
@@ -36,203 +45,442 @@ def walk(product, users: int, seed: int = 11, on_break=None, params: Params | No
     return states, events, stats
 
 
+def with_kinds(product: Product, kinds: dict[int, tuple[str, float | None]]) -> Product:
+    """``product`` with flow ``i`` given a kind and a conversion."""
+    flows = tuple(
+        Flow(f.name, f.steps, f.row, *kinds.get(i, (f.kind, f.conversion)))
+        for i, f in enumerate(product.flows.flows)
+    )
+    return Product(product.events, FlowsSpec("flows.csv", flows), product.lookup)
+
+
+def ms(event: dict[str, object]) -> int:
+    return parse_iso(str(event["ts"]))
+
+
+# -- the files of a run of the examples, read back ------------------------------------------------
+
+
 @pytest.fixture(scope="module")
-def population_2000():
+def examples_run(tmp_path_factory):
+    """1,500 users of examples/ over the default 90 days: (events by user, user list, result)."""
+    from generator import RunConfig, generate
+    from tests.helpers import example
+
+    folder = str(tmp_path_factory.mktemp("examples") / "out")
+    result = generate(
+        RunConfig(
+            example("events.csv"),
+            example("flows.csv"),
+            example("lookup_table.csv"),
+            1500,
+            folder,
+            7,
+            parse_iso("2026-11-29T00:00:00Z"),
+            workers=2,
+        )
+    )
+    by_user: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for event in read_events(folder):
+        by_user[str(event["userId"])].append(event)
+    with open(f"{folder}/config/user_id_list.json", "rb") as handle:
+        users = orjson.loads(handle.read())
+    return by_user, users, result
+
+
+def active_days(events: list[dict[str, object]]) -> list[int]:
+    return sorted({ms(e) // DAY_MS for e in events})
+
+
+def retention_curve(by_user, users, end_ms: int) -> list[float]:
+    """Exact-day retention, days 0..30, of the users who joined in the window, by signup day."""
+    end_day = end_ms // DAY_MS
+    cohorts: dict[int, list[set[int]]] = defaultdict(list)
+    for user in users:
+        if user["before_window"] or user["id"] not in by_user:
+            continue
+        days = active_days(by_user[user["id"]])
+        cohorts[days[0]].append(set(days))
+    curve = []
+    for n in range(31):
+        members = [
+            days for start, group in cohorts.items() if start + n < end_day for days in group
+        ]
+        starts = [start for start, group in cohorts.items() if start + n < end_day for _ in group]
+        curve.append(sum(s + n in d for s, d in zip(starts, members)) / len(members))
+    return curve
+
+
+def test_retention_falls_like_a_real_products(examples_run) -> None:
+    by_user, users, result = examples_run
+    curve = retention_curve(by_user, users, result.config.end_ms)
+    d1, d7, d30 = curve[1], curve[7], curve[30]
+    assert 0.20 <= d1 <= 0.50, curve
+    assert 0.08 <= d7 <= 0.30 and d7 < d1, curve
+    assert 0.03 <= d30 <= 0.20 and d30 < d7, curve
+    assert max(curve[2:]) <= d1, curve
+    # The summary's own figures (from the walker's counts) agree with the files.
+    rates = result.stats.retention_rates(result.config.end_ms)
+    assert rates[0] == pytest.approx(d1, abs=0.01) and rates[1] == pytest.approx(d7, abs=0.01)
+
+
+def test_some_users_are_active_on_one_day_only(examples_run) -> None:
+    by_user, users, _ = examples_run
+    joined = [u["id"] for u in users if not u["before_window"] and u["id"] in by_user]
+    one = sum(len(active_days(by_user[uid])) == 1 for uid in joined) / len(joined)
+    assert 0.15 <= one <= 0.45, one
+
+
+def test_weekends_are_quieter_and_the_first_week_is_no_launch(examples_run) -> None:
+    by_user, _, result = examples_run
+    dau: Counter[int] = Counter()
+    for events in by_user.values():
+        dau.update(active_days(events))
+    end_day = result.config.end_ms // DAY_MS
+    window = range(end_day - 90, end_day)
+    weekend = statistics.mean(dau[d] for d in window if (d + 3) % 7 >= 5)
+    weekdays = statistics.mean(dau[d] for d in window if (d + 3) % 7 < 5)
+    assert 0.5 <= weekend / weekdays <= 0.95, weekend / weekdays
+    first = statistics.mean(dau[d] for d in window[:7])
+    last = statistics.mean(dau[d] for d in window[-7:])
+    assert 0.5 <= first / last <= 1.5, (first, last)
+
+
+def test_a_loyal_core_is_active_most_days(examples_run) -> None:
+    by_user, _, result = examples_run
+    end_day = result.config.end_ms // DAY_MS
+    recent = [len([d for d in active_days(e) if d >= end_day - 28]) for e in by_user.values()]
+    recent = [n for n in recent if n]
+    assert sum(n >= 16 for n in recent) / len(recent) >= 0.03
+
+
+def test_about_70_percent_churn_and_churned_users_liked_it_less(examples_run) -> None:
+    _, users, result = examples_run
+    churned = [u["user_probability"] for u in users if u["churned"]]
+    kept = [u["user_probability"] for u in users if not u["churned"]]
+    assert 0.60 <= len(churned) / len(users) <= 0.80
+    assert statistics.mean(churned) + 0.04 < statistics.mean(kept)
+    assert result.stats.churned == len(churned)
+
+
+def test_the_population_is_there_when_the_window_opens(examples_run) -> None:
+    by_user, users, result = examples_run
+    start = result.config.end_ms - 90 * DAY_MS
+    before = [u for u in users if u["before_window"]]
+    assert 0.1 <= len(before) / len(users) <= 0.4
+    assert all(parse_iso(u["created_time"]) < start for u in before)
+    assert result.stats.joined_before == len(before)
+    assert sum(u["id"] in by_user for u in before) >= 0.9 * len(before), "still there"
+    assert all(ms(e) >= start for uid in (u["id"] for u in before) for e in by_user.get(uid, []))
+    assert not any(e["event"] == "Sign Up" for u in before for e in by_user.get(u["id"], []))
+
+
+def test_lifecycle_flows_happen_once_first_and_last(examples_run) -> None:
+    by_user, users, _ = examples_run
+    joined = {u["id"] for u in users if not u["before_window"]}
+    cancelled = 0
+    for uid, events in by_user.items():
+        names = [e["event"] for e in events]
+        assert names.count("Sign Up") == (1 if uid in joined else 0)
+        if uid in joined:
+            assert names[0] == "Sign Up", "the `first` flow opens the user's life"
+        assert names.count("Upgrade Plan") <= 1, "a `once` flow's last step at most once"
+        if "Cancel Subscription" in names:
+            cancelled += 1
+            assert names[-1] == "Cancel Subscription", "nothing after a `final` flow completes"
+    assert cancelled > 20
+
+
+def test_each_conversion_shows_in_the_data_within_a_fifth(examples_run) -> None:
+    """Per session, every first step starts a pass that advances on the next step and ends at
+    the next first step of any flow; completions over starts."""
+    by_user, _, result = examples_run
+    flows = result.product.flows.flows
+    openers = {f.steps[0] for f in flows}
+    sessions: dict[str, list[str]] = defaultdict(list)
+    for events in by_user.values():
+        for e in events:
+            sessions[str(e["session_id"])].append(str(e["event"]))
+    checked = 0
+    for number, flow in enumerate(flows):
+        if flow.conversion is None:
+            continue
+        starts = done = 0
+        for names in sessions.values():
+            position = -1
+            for name in names:
+                if name == flow.steps[0]:
+                    starts, position = starts + 1, 1
+                elif position > 0 and name == flow.steps[position]:
+                    position += 1
+                elif name in openers:
+                    position = -1
+                if position == len(flow.steps):
+                    done, position = done + 1, -1
+        assert abs(done / starts - flow.conversion) <= flow.conversion / 5, (
+            flow.name,
+            done / starts,
+        )
+        funnel = result.stats.funnels[number]
+        assert abs(funnel[-1] / funnel[0] - flow.conversion) <= flow.conversion / 5
+        checked += 1
+    assert checked == 5
+
+
+def test_sessions_cross_midnight_and_follow_the_30_minute_rule(examples_run) -> None:
+    by_user, _, _ = examples_run
+    crossing = 0
+    for events in by_user.values():
+        times = [(ms(e), e["session_id"]) for e in events]
+        assert all(a[0] <= b[0] for a, b in zip(times, times[1:])), "never backwards"
+        first_seen: dict[object, int] = {}
+        for (t1, s1), (t2, s2) in zip(times, times[1:]):
+            if s1 == s2:
+                assert t2 - t1 <= IDLE_MS
+            else:
+                assert t2 - t1 > IDLE_MS
+                assert s2 not in first_seen, "a session never comes back after another one"
+            first_seen.setdefault(s1, t1)
+        sessions: dict[object, list[int]] = defaultdict(list)
+        for t, s in times:
+            sessions[s].append(t)
+        crossing += sum(ts[0] // DAY_MS != ts[-1] // DAY_MS for ts in sessions.values())
+    assert crossing >= 20
+
+
+def test_gaps_have_a_long_tail_and_no_spike(examples_run) -> None:
+    by_user, _, _ = examples_run
+    gaps = []
+    for events in list(by_user.values())[:400]:
+        for a, b in zip(events, events[1:]):
+            if a["session_id"] == b["session_id"]:
+                gaps.append(ms(b) - ms(a))
+    assert min(gaps) >= 1000
+    seconds = Counter(g // 1000 for g in gaps)
+    assert max(seconds.values()) < 0.06 * len(gaps), seconds.most_common(3)
+    assert sorted(gaps)[len(gaps) * 99 // 100] > 4 * statistics.median(gaps), "a long tail"
+
+
+# -- the day-level model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_step_population():
     """2,000 users of a one-step product: the day-level model alone, quick to walk."""
     breaks: list[tuple[float, int]] = []
-    states, _events, stats = walk(
+    states, events, _ = walk(
         simple_product(flows=(("A",),), events=("A",)),
         2000,
         seed=5,
-        on_break=lambda user, days: breaks.append((user.p, days)),
+        on_break=lambda p, days: breaks.append((p, days)),
     )
-    return states, stats, breaks
+    return states, events, breaks
 
 
-def test_about_70_percent_of_users_churn_over_90_days(population_2000) -> None:
-    states, stats, _ = population_2000
-    share = sum(u.churned for u in states) / len(states)
-    assert 0.60 <= share <= 0.80, share
-    assert stats.churned == sum(u.churned for u in states)
-
-
-def test_churned_users_liked_the_product_less(population_2000) -> None:
-    states, _, _ = population_2000
-    churned = statistics.mean(u.p for u in states if u.churned)
-    retained = statistics.mean(u.p for u in states if not u.churned)
-    assert churned + 0.05 < retained, (churned, retained)
-
-
-def test_breaks_last_1_to_30_days_and_longer_for_low_p(population_2000) -> None:
-    _, _, breaks = population_2000
-    assert len(breaks) > 1000
+def test_breaks_last_1_to_30_days_and_longer_for_low_p(one_step_population) -> None:
+    _, _, breaks = one_step_population
+    assert len(breaks) > 300
     assert min(d for _, d in breaks) >= 1 and max(d for _, d in breaks) <= 30
     low = [d for p, d in breaks if p < 0.2]
     high = [d for p, d in breaks if p > 0.8]
     assert statistics.mean(low) > statistics.mean(high) + 10
-    assert all(d >= 18 for p, d in breaks if p < 0.1) and all(d <= 6 for p, d in breaks if p > 0.9)
+    assert all(d >= 13 for p, d in breaks if p < 0.1) and all(d <= 4 for p, d in breaks if p > 0.9)
 
 
-def test_streaks_and_breaks_show_in_the_events() -> None:
-    """Active days come in runs of at most 5 consecutive dates, separated by 1 to 30 quiet days."""
-    _, events, _ = walk(simple_product(flows=(("A",),), events=("A",)), 300, seed=8)
-    days = defaultdict(set)
+def test_active_days_of_a_streak_are_not_back_to_back(one_step_population) -> None:
+    """Runs of consecutive active days are mostly 1 or 2 days, rarely the whole streak of 5."""
+    _, events, _ = one_step_population
+    days: dict[object, set[int]] = defaultdict(set)
     for e in events:
-        days[e["userId"]].add(parse_iso(str(e["ts"])) // DAY_MS)
+        days[e["userId"]].add(ms(e) // DAY_MS)
+    runs: Counter[int] = Counter()
     for active in days.values():
         ordered = sorted(active)
         run = 1
         for a, b in zip(ordered, ordered[1:]):
             if b == a + 1:
                 run += 1
-                assert run <= 5
             else:
+                runs[run] += 1
                 run = 1
-                assert 1 <= b - a - 1 <= 30
+        runs[run] += 1
+    total = sum(runs.values())
+    assert (runs[1] + runs[2]) / total > 0.6, runs
+    assert runs[5] / total < 0.1, runs
 
 
-def test_funnel_step_counts_never_increase() -> None:
-    flows = (("A", "B", "C", "D"), ("E", "F", "G"), ("H", "I"))
-    product = simple_product(flows=flows, events=tuple("ABCDEFGHI"))
+def test_churn_hazard_is_highest_in_the_first_days() -> None:
+    params = Params()
+    assert params.churn_rate(0.5, 0.8, 0) > 3 * params.churn_rate(0.5, 0.8, 60)
+    assert params.churn_rate(0.1, 0.8, 10) > 3 * params.churn_rate(0.9, 0.8, 10)
+
+
+def test_life_follows_the_documented_formulas() -> None:
+    """``Life`` writes out ``Params.streak_active`` and ``Params.churn_rate`` for speed: the same
+    law, checked by drawing many next days and churns for a few users."""
+    params = Params()
+    life = Life(params)
+    for p in (0.05, 0.5, 0.95):
+        gaps: Counter[int] = Counter()
+        churned = 0
+        rng = random.Random(3)
+        for _ in range(20000):
+            user = UserState(0, "u", p, 0.8, 0, (), [], skip_days_counter=0)
+            life.after_active_day(user, 7 * 2900, 7 * 2900 - 10, rng)  # a Monday, 10 days old
+            gaps[user.next_day - 7 * 2900] += 1
+            churned += user.churned
+        a = params.streak_active(p, weekend=False)
+        assert gaps[1] / 20000 == pytest.approx(a, abs=0.015)
+        expected = statistics.mean(
+            1 - math.exp(-params.churn_rate(p, 0.8, 10) * g) for g in gaps.elements()
+        )
+        assert churned / 20000 == pytest.approx(expected, abs=0.01)
+
+
+def test_first_edition_product_still_walks(one_step_population) -> None:
+    states, events, _ = one_step_population
+    assert events and all(e["event"] == "A" for e in events)
+    assert 0.6 <= sum(u.churned for u in states) / len(states) <= 0.85
+
+
+# -- flows -----------------------------------------------------------------------------------------
+
+
+def test_flows_are_entered_by_rank() -> None:
+    """Five repeat flows with their own events: each row is entered more than the next, the first
+    several times more than the fifth (rank shares 40/30/12.5/12.5/5 of draws... by bands)."""
+    flows = tuple((f"S{i}", f"T{i}") for i in range(5))
+    product = simple_product(flows=flows, events=tuple(e for f in flows for e in f))
     quiet = Params(background_after_step=0, background_after_failure=0)
-    _, events, stats = walk(product, 400, params=quiet)
-    by_name = Counter(str(e["event"]) for e in events)
-    for steps, funnel in zip(flows, stats.funnels):
-        # Each event belongs to one flow here, so the output's counts are the funnel itself, plus
-        # the odd background event that opens a session in which every flow failed at once.
-        counted = [by_name[s] for s in steps]
-        assert all(f <= c <= 1.1 * f for f, c in zip(funnel, counted)), (funnel, counted)
-        assert all(a >= b for a, b in zip(counted, counted[1:])), counted
-        assert funnel[0] > 0
-        assert all(a >= b for a, b in zip(funnel, funnel[1:])), funnel
-        assert funnel[-1] < 0.9 * funnel[0], "users drop out along the way"
-    first_flow = stats.funnels[0]
-    assert first_flow[-1] < 0.6 * first_flow[0]
+    _, _, stats = walk(product, 300, params=quiet)
+    entries = [funnel[0] for funnel in stats.funnels]
+    assert entries[0] > entries[1] > entries[2] and entries[3] > entries[4], entries
+    assert entries[0] > 5 * entries[4], entries
+
+
+def test_a_once_flow_closes_and_a_final_flow_ends_the_life() -> None:
+    flows = (("A", "B"), ("C", "D"), ("E", "F"))
+    product = with_kinds(
+        simple_product(flows=flows, events=tuple("ABCDEFG")), {1: (ONCE, None), 2: (FINAL, 0.5)}
+    )
+    states, events, stats = walk(product, 400)
+    by_user: dict[object, list[str]] = defaultdict(list)
+    for e in events:
+        by_user[e["userId"]].append(str(e["event"]))
+    assert sum(names.count("D") == 1 for names in by_user.values()) > 50
+    assert all(names.count("D") <= 1 for names in by_user.values())
+    ended = [names for names in by_user.values() if "F" in names]
+    assert len(ended) > 20 and all(names[-1] == "F" and names.count("F") == 1 for names in ended)
+    assert sum(u.churned for u in states) >= len(ended)
+    # Lifecycle steps are never background events.
+    assert all(
+        names[i - 1] == "C" for names in by_user.values() for i, n in enumerate(names) if n == "D"
+    ) or stats.funnels[1][1] == sum(names.count("D") for names in by_user.values())
+
+
+def test_a_first_flow_opens_every_new_users_life_once() -> None:
+    flows = (("S", "P"), ("A", "B"))
+    product = with_kinds(simple_product(flows=flows, events=tuple("SPABC")), {0: (FIRST, None)})
+    states, events, _ = walk(product, 300)
+    by_user: dict[object, list[str]] = defaultdict(list)
+    for e in events:
+        by_user[e["userId"]].append(str(e["event"]))
+    new = {u.user_id for u in states if not u.before_window}
+    for uid, names in by_user.items():
+        assert names.count("S") == (uid in new)
+        assert names.count("P") <= 1
+        if uid in new:
+            assert names[0] == "S"
+
+
+def test_conversion_depends_on_p_and_keeps_its_losses_late() -> None:
+    product = with_kinds(simple_product(flows=(("A", "B", "C", "D"),)), {0: ("repeat", 0.2)})
+    from generator.funnels import FlowPlan
+
+    plan = FlowPlan(product, Params())
+    low, high = plan.chances(0.1)[0], plan.chances(0.95)[0]
+    assert math.prod(low[1:]) < 0.2 < math.prod(high[1:])
+    assert low[1] > low[2] > low[3], "most of the loss at the later steps"
 
 
 def test_good_users_finish_more_flows_than_poor_users() -> None:
     product = simple_product(flows=(("A", "B", "C", "D"),))
-    params = Params()
+    params = Params(resets_every_breaks=10**6)  # p stays as set
     population = Population(product, params, 3, END_MS)
     walker = Walker(product, params, 3, END_MS, FlatJsonEncoder(product.events))
     completion = {}
     for p in (0.1, 0.5, 0.9):
         stats = WalkStats.for_product(product)
-        for index in range(300):
+        for index in range(150):
             user = population.create(index)
             user.p = p
             walker.simulate(user, [], stats)
         funnel = stats.funnels[0]
         completion[p] = funnel[-1] / funnel[0]
-        expected = params.step_success(p) ** 3
-        assert abs(completion[p] - expected) < 0.03, (p, completion[p], expected)
-    assert completion[0.1] < 0.1 < 0.5 < completion[0.9]
+    assert completion[0.1] < 0.1 < 0.3 < completion[0.9], completion
 
 
 def test_secondary_keys_change_at_about_20_percent_of_flow_entries() -> None:
     product = simple_product(secondary=("deviceId", "installId"))
-    _, _, stats = walk(product, 300)
-    assert stats.flow_entries > 20_000
-    assert abs(stats.key_renewals / stats.flow_entries - 0.2) < 0.01
-
-
-def test_secondary_keys_all_change_together() -> None:
-    _, events, _ = walk(simple_product(secondary=("deviceId", "installId")), 50)
-    pairs = {(e["deviceId"], e["installId"]) for e in events}
-    assert len({d for d, _ in pairs}) == len(pairs) == len({i for _, i in pairs})
-
-
-def test_sessions_follow_the_30_minute_rule_and_the_day() -> None:
-    """In a session: no gap over 30 minutes, one UTC date.  Between sessions: over 30 minutes."""
-    _, events, _ = walk(simple_product(), 300)
-    by_user = defaultdict(list)
-    for e in events:
-        by_user[e["userId"]].append((parse_iso(str(e["ts"])), e["session_id"]))
-    sessions_seen = 0
-    for rows in by_user.values():
-        for (t1, s1), (t2, s2) in zip(rows, rows[1:]):
-            if s1 == s2:
-                assert t2 - t1 <= IDLE_MS
-                assert t1 // DAY_MS == t2 // DAY_MS
-            else:
-                sessions_seen += 1
-                assert t2 - t1 > IDLE_MS or t1 // DAY_MS != t2 // DAY_MS
-        ended: set[object] = set()
-        for (_, s1), (_, s2) in zip(rows, rows[1:]):
-            if s1 != s2:
-                ended.add(s1)
-                assert s2 not in ended, "a session never comes back after another one"
-    assert sessions_seen > 1000
-
-
-def test_timestamps_never_go_backwards_and_never_pass_the_end() -> None:
-    _, events, _ = walk(simple_product(), 300)
-    last: dict[object, int] = {}
-    for e in events:
-        t = parse_iso(str(e["ts"]))
-        assert t < END_MS
-        assert t >= last.get(e["userId"], 0)
-        last[e["userId"]] = t
-
-
-def test_users_are_created_across_the_window_and_start_then() -> None:
-    params = Params()
-    population = Population(simple_product(), params, 2, END_MS)
-    created = [population.create(i).created_ms for i in range(4000)]
-    window = params.backfill_days * DAY_MS
-    assert min(created) >= END_MS - window and max(created) < END_MS
-    thirds = Counter(min(2, (END_MS - c) * 3 // window) for c in created)
-    assert all(abs(thirds[k] / 4000 - 1 / 3) < 0.04 for k in range(3))
-    states, events, _ = walk(simple_product(), 200)
-    first: dict[object, int] = {}
-    for e in events:
-        first.setdefault(e["userId"], parse_iso(str(e["ts"])))
-    for user in states:
-        if user.user_id in first:
-            assert first[user.user_id] >= user.created_ms
-
-
-def test_weekday_working_hours_are_busier_than_nights_and_weekends() -> None:
-    _, events, _ = walk(simple_product(), 400, seed=21)
-    by_hour: Counter[int] = Counter()
-    by_kind: Counter[str] = Counter()
-    for e in events:
-        t = parse_iso(str(e["ts"]))
-        day = t // DAY_MS
-        weekend = (day + 3) % 7 >= 5
-        by_kind["weekend" if weekend else "weekday"] += 1
-        if not weekend:
-            by_hour[(t % DAY_MS) // 3_600_000] += 1
-    working = sum(by_hour[h] for h in range(9, 17)) / 8
-    night = sum(by_hour[h] for h in range(0, 6)) / 6
-    assert working > 4 * night
-    per_weekday = by_kind["weekday"] / 5
-    per_weekend_day = by_kind["weekend"] / 2
-    assert per_weekend_day < 0.85 * per_weekday
+    _, _, stats = walk(product, 400)
+    assert stats.flow_entries > 10_000
+    assert abs(stats.key_renewals / stats.flow_entries - 0.2) < 0.015
 
 
 def test_properties_are_drawn_by_rank_and_kept_for_the_whole_flow() -> None:
     values = tuple(f"v{i}" for i in range(6))
     product = simple_product(properties=(("plan", values), ("platform", ("ios", "android"))))
     quiet = Params(background_after_step=0, background_after_failure=0)
-    _, events, _ = walk(product, 300, params=quiet)
-    # Every event of one flow entry shares its values: the first step's values are one draw each.
+    _, events, _ = walk(product, 400, params=quiet)
     firsts = [e for e in events if e["event"] == "A"]
     shares = Counter(e["plan"] for e in firsts)
     expected = [0.40, 0.30, 0.125, 0.125, 0.025, 0.025]
     for value, want in zip(values, expected):
         assert abs(shares[value] / len(firsts) - want) < 0.02, (value, shares[value] / len(firsts))
-    ios = sum(e["platform"] == "ios" for e in firsts) / len(firsts)
-    assert abs(ios - 0.6) < 0.02
     for e1, e2 in zip(events, events[1:]):
-        # Without bursts, a B right after an A in the same session is step 2 of A's flow.
         if e2["event"] == "B" and e1["event"] == "A" and e1["session_id"] == e2["session_id"]:
             assert (e1["plan"], e1["platform"]) == (e2["plan"], e2["platform"])
 
 
-def test_background_events_are_drawn_by_rank() -> None:
-    product = simple_product(flows=(("A",),), events=("A", "B", "C", "D", "E"))
+def test_background_events_are_drawn_by_rank_among_other_events() -> None:
+    product = simple_product(flows=(("A", "B"),), events=("A", "B", "C", "D", "E", "F"))
     _, events, _ = walk(product, 300)
-    others = Counter(e["event"] for e in events if e["event"] != "A")
-    # Background draws follow rank weights 40/30/25/2.5/2.5 over A..E; B, C beat D, E.
-    assert others["B"] > others["C"] > 5 * others["D"]
+    names = [str(e["event"]) for e in events]
+    others = Counter(n for n in names if n not in "AB")
+    # Inside the flow, bursts are drawn among C..F (the flow's own steps left out), by rank.
+    assert others["C"] > others["D"] > 3 * others["F"], others
+
+
+# -- local time ------------------------------------------------------------------------------------
+
+
+def test_local_time_moves_a_users_peak_hour() -> None:
+    zones = ("Asia/Tokyo", "America/Los_Angeles")
+    base = simple_product()
+    for zone in zones:
+        lookup = LookupSpec("lookup.csv", "lookup", (Column("timezone", (zone,), 1),))
+        product = Product(base.events, base.flows, lookup)
+        _, events, _ = walk(product, 250, seed=4)
+        hours = Counter(
+            (ms(e) % DAY_MS) // HOUR_MS for e in events if (ms(e) // DAY_MS + 3) % 7 < 5
+        )
+        busiest = {h for h, _ in hours.most_common(6)}
+        # Working hours 9:00-17:00 local: Tokyo is UTC+9 (0-8 UTC), Los Angeles UTC-8 (17-1 UTC).
+        local = {(h + (9 if zone == "Asia/Tokyo" else -8)) % 24 for h in busiest}
+        assert local <= set(range(8, 19)), (zone, sorted(busiest))
+
+
+def test_users_are_created_across_the_window_and_before_it() -> None:
+    params = Params()
+    population = Population(simple_product(), params, 2, END_MS)
+    users = [population.create(i) for i in range(3000)]
+    window = params.backfill_days * DAY_MS
+    inside = [u.created_ms for u in users if not u.before_window]
+    before = [u for u in users if u.before_window]
+    assert min(inside) >= END_MS - window and max(inside) < END_MS
+    thirds = Counter(min(2, (END_MS - c) * 3 // window) for c in inside)
+    assert all(abs(thirds[k] / len(inside) - 1 / 3) < 0.04 for k in range(3))
+    assert abs(len(before) / len(users) - population.before_share) < 0.03
+    assert 0.1 < population.before_share < 0.4
+    assert all(not u.churned and u.created_ms < END_MS - window for u in before)
+    assert sum(u.last_event_ms is not None for u in before) > 0.95 * len(before), "they lived"

@@ -61,6 +61,10 @@ def test_the_summary_shows_churn_weeks_files_seed_and_the_repeat_command(
     shown = render(result, chosen=True)
     stats = result.stats
     assert f"churned {stats.churned:,} ({100 * stats.churned / stats.users:.1f}%)" in shown
+    assert f"{stats.joined_before:,} joined before the window" in shown and stats.joined_before
+    day1, day7, _ = stats.retention_rates(result.config.end_ms)
+    assert day1 is not None and day7 is not None
+    assert f"Retention day 1 {100 * day1:.1f}%, day 7 {100 * day7:.1f}%, day 30" in shown
     weeks = re.findall(r"^ (\d{4}-\d{2}-\d{2})\s+([\d,]+) ", shown, re.MULTILINE)
     assert len(weeks) == (max(stats.weekly_active) - min(stats.weekly_active)) // 7 + 1
     assert {int(c.replace(",", "")) for _, c in weeks} >= set(stats.weekly_active.values())

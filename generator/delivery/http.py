@@ -9,6 +9,7 @@ may give their own, the front gives :class:`HttpxPoster`.  Proxies are taken fro
 from __future__ import annotations
 
 import gzip
+import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -123,7 +124,10 @@ class RateLimiter:
             for at, number in sent:
                 excess -= number
                 if excess <= 0:
-                    longest = max(longest, at + self.window_s - now)
+                    # Still in the window by _trim's test, however the subtraction rounds: wait
+                    # at least the clock's last digit, never 0 (a 0 here once let a batch through
+                    # that a server counting the same way refused).
+                    longest = max(longest, at + self.window_s - now, math.ulp(now))
                     break
         return longest
 

@@ -1,0 +1,175 @@
+"""The flows as the walker uses them: which ones a user may enter, how often, and how likely each
+step is (SPEC section 2, "Walking the flows", and section 1, the `kind` and `conversion` columns).
+
+* ``first`` flows open a user's first session, in file order, and are never entered again; their
+  first step always succeeds (joining is performing it), so every user who joined in the window has
+  exactly one.
+* Every later flow is drawn by rank (SPEC section 3) among the flows the user may still enter:
+  ``repeat`` and ``final`` flows, and ``once`` flows not yet completed.  The first row is entered
+  the most.
+* A step succeeds with ``step_success(p)``; in a flow with a ``conversion`` C, the steps after the
+  first succeed so that a user of probability p reaches the last step from the first with chance
+  ``C * (1 + conversion_spread * (1 - C) * (p - mean p))``, where mean p is the mean p of the users
+  who perform the flow's first step (so the population as a whole shows about C), the loss growing
+  from step to step.
+* Background events are drawn by rank among the events that are not steps of a ``first``,
+  ``once`` or ``final`` flow (nobody signs up or cancels "in the background"), nor the first
+  step of a flow with a ``conversion`` (so that an analyst's funnel of that flow starts only where
+  the flow does, and shows the conversion the sheet asks for).  Inside a flow they are other
+  events: never one of that flow's own steps, nor the first step of any flow.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .params import Params
+from .ranks import cumulative, rank_weights
+from .spec import FINAL, FIRST, LIFECYCLE_KINDS, ONCE, Flow, Product
+
+MIN_CONVERSION_SHARE = 0.05  # a user's conversion is never below this share of the flow's
+P_LEVELS = 256  # tables that depend on p are built per 1/256 of p (a difference no data shows)
+
+
+def background_events(product: Product) -> tuple[int, ...]:
+    """The events (by position) a background burst may hold: not a step of a ``first``, ``once``
+    or ``final`` flow, nor the first step of a flow with a conversion (each of its occurrences
+    starts a pass, so the data shows the conversion the sheet asks for)."""
+    flows = product.flows.flows
+    excluded = {s for f in flows if f.kind in LIFECYCLE_KINDS for s in f.steps}
+    excluded.update(f.steps[0] for f in flows if f.conversion is not None)
+    return tuple(i for i, name in enumerate(product.events.events) if name not in excluded)
+
+
+class FlowPlan:
+    """Everything the walker needs to know about the flows, precomputed from the sheet."""
+
+    def __init__(self, product: Product, params: Params) -> None:
+        self.params = params
+        index = {name: i for i, name in enumerate(product.events.events)}
+        flows = product.flows.flows
+        self.flows: tuple[Flow, ...] = flows
+        self.steps = [tuple(index[s] for s in f.steps) for f in flows]
+        # Per flow and step, the chance of a background burst after the step succeeds: none after
+        # the last step of a `final` flow (nothing comes after it).
+        self.afters = [
+            tuple(
+                0.0 if f.kind == FINAL and k == len(f.steps) - 1 else params.background_after_step
+                for k in range(len(f.steps))
+            )
+            for f in flows
+        ]
+        self.first = tuple(i for i, f in enumerate(flows) if f.kind == FIRST)
+        self.once_bit = [1 << i if f.kind == ONCE else 0 for i, f in enumerate(flows)]
+        self.final = [f.kind == FINAL for f in flows]
+        # Per flow, the number of steps whose completion changes the user (`once`, `final`), or -1.
+        self.closes = [len(f.steps) if f.kind in (ONCE, FINAL) else -1 for f in flows]
+        self.final_flows = tuple(i for i, f in enumerate(flows) if f.kind == FINAL)
+        self.background = background_events(product)
+        self.background_bounds = (
+            cumulative(rank_weights(len(self.background))) if self.background else []
+        )
+        # The bursts inside a flow are other events: never one of that flow's own steps (a
+        # failed pass is not completed by chance, and a pass holds each step once), nor the
+        # first step of any flow (a burst does not start another flow).
+        openers = {steps[0] for steps in self.steps}
+        self.background_in: list[tuple[tuple[int, ...], list[float]]] = []
+        for steps in self.steps:
+            others = tuple(e for e in self.background if e not in steps and e not in openers)
+            self.background_in.append(
+                (others, cumulative(rank_weights(len(others))) if others else [])
+            )
+        self._choices: dict[int, tuple[tuple[int, ...], list[float]]] = {}
+        self._final_terms: dict[int, tuple[float, float]] = {}
+
+    def choices(self, once_done: int) -> tuple[tuple[int, ...], list[float]]:
+        """The flows a user who completed the ``once`` flows of ``once_done`` may enter, in file
+        order, with the bounds that draw one by rank; ``((), [])`` when there is none."""
+        found = self._choices.get(once_done)
+        if found is None:
+            open_flows = tuple(
+                i
+                for i, f in enumerate(self.flows)
+                if f.kind != FIRST and not once_done & self.once_bit[i]
+            )
+            bounds = cumulative(rank_weights(len(open_flows))) if open_flows else []
+            found = self._choices[once_done] = (open_flows, bounds)
+        return found
+
+    def final_start(self, rate: float) -> float:
+        """Chance of a ``final`` flow's first step for a user whose churn hazard is ``rate``."""
+        return min(1.0, self.params.final_start_per_rate * rate)
+
+    def final_terms(
+        self, p: float, chances: list[tuple[float, ...]] | None = None
+    ) -> tuple[float, float]:
+        """What :func:`final_exit` needs for a user of probability ``p``, computed once per p:
+        (the chance that a flow entry is a ``final`` flow that completes once its first step
+        succeeded, the number of flow entries of an active day).
+
+        Entries: a weekday's sessions times flows per session (their means); the draw by rank is
+        among the flows of a user whose `once` flows are done, as an engaged user's soon are.
+        """
+        if not self.final_flows:
+            return 0.0, 0.0
+        if chances is None:  # days lived before the window: kept per 1/P_LEVELS of p
+            level = min(P_LEVELS - 1, int(p * P_LEVELS))
+            terms = self._final_terms.get(level)
+            if terms is None:
+                p_level = (level + 0.5) / P_LEVELS
+                terms = self._final_terms[level] = self.final_terms(p_level, self.chances(p_level))
+            return terms
+        open_flows, bounds = self.choices(sum(self.once_bit))
+        after_first = 0.0
+        for position, flow in enumerate(open_flows):
+            if self.final[flow]:
+                share = bounds[position] - (bounds[position - 1] if position else 0.0)
+                after_first += share * math.prod(chances[flow][1:])
+        params = self.params
+        sessions = 1.0 / (
+            1.0 - min(0.95, params.sessions_continue_base + params.sessions_continue_gain * p)
+        )
+        flows = 1.0 / (1.0 - min(0.95, params.flows_continue_base + params.flows_continue_gain * p))
+        return after_first, sessions * flows
+
+    def chances(self, p: float) -> list[tuple[float, ...]]:
+        """Per flow, the chance of success at each step for a user of probability ``p``.
+
+        A ``final`` flow runs against p: finishing it means leaving, which a user who likes the
+        product less is likelier to do (its steps use 1 - p where other flows use p).  Its first
+        step depends on the user's churn hazard of the day (:meth:`final_start`): the walker
+        replaces the value given here.
+        """
+        params = self.params
+        plans: list[tuple[float, ...]] = []
+        for flow in self.flows:
+            q = 1.0 - p if flow.kind == FINAL else p
+            default = params.step_success(q)
+            first = 1.0 if flow.kind == FIRST else default
+            n = len(flow.steps)
+            if flow.conversion is None or n == 1:
+                plans.append((first,) + (default,) * (n - 1))
+                continue
+            if flow.kind == FIRST:
+                mean_q = params.conversion_mean_p_first
+            elif flow.kind == FINAL:
+                mean_q = params.conversion_mean_q_final
+            else:
+                mean_q = params.conversion_mean_p
+            target = flow.conversion
+            spread = params.conversion_spread * (1.0 - target) * (q - mean_q)
+            reach = min(1.0, max(MIN_CONVERSION_SHARE * target, target * (1.0 + spread)))
+            weights = [k**params.conversion_late_weight for k in range(1, n)]
+            total = sum(weights)
+            plans.append((first, *(reach ** (w / total) for w in weights)))
+        return plans
+
+
+def final_exit(terms: tuple[float, float], start: float) -> float:
+    """About how likely an active day ends in a completed ``final`` flow, for a user whose
+    :meth:`FlowPlan.final_terms` are ``terms`` and whose final flows' first step succeeds with
+    chance ``start`` that day.  0 without final flows."""
+    after_first, entries = terms
+    if after_first <= 0.0:
+        return 0.0
+    return float(1.0 - (1.0 - start * after_first) ** entries)
