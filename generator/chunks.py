@@ -100,6 +100,7 @@ def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
         for done, index in enumerate(users, start=1):
             if index < job.saved_users:
                 user = saved[index - users.start]
+                user.user_props = population.user_props(index)  # drawn again, never saved
             else:
                 user = population.create(index)
                 new_users.append(user)

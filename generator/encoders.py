@@ -31,7 +31,7 @@ from operator import getitem
 import orjson
 
 from .clock import DAY_MS, IsoFormatter, formatter
-from .spec import EventsSpec, Product, is_number_text
+from .spec import USER, EventsSpec, Product, is_number_text
 from .users import UserState
 
 
@@ -61,8 +61,10 @@ class FlatJsonEncoder:
         self._primary = "{" + json_text(events.primary_key) + ":"
         self._session = "," + json_text(events.session_key) + ":"
         self._secondary = ["," + json_text(k) + ":" for k in events.secondary_keys]
+        # Per column, a fragment per value; the last, "", is what index -1 (not on this line,
+        # properties.ABSENT) picks.
         self._props = [
-            ["," + json_text(c.name) + ":" + json_value(v) for v in c.values]
+            ["," + json_text(c.name) + ":" + json_value(v) for v in c.values] + [""]
             for c in events.properties
         ]
         # The comma that ends the prefix starts each event's fragment instead: one join less.
@@ -172,10 +174,13 @@ class _ToolEncoder:
         self.seed = seed
         self._session_key = json_text(events.session_key) + ":"
         self._secondary = [json_text(k) + ":" for k in events.secondary_keys]
+        # Per column, a fragment per value; the last, "", is what index -1 (absent) picks.
         self._props = [
-            [json_text(c.name) + ":" + json_value(v) for v in c.values] for c in events.properties
+            [json_text(c.name) + ":" + json_value(v) for v in c.values] + [""]
+            for c in events.properties
         ]
         self._lookup_names = [json_text(a.name) + ":" for a in product.lookup.attributes]
+        self._user_columns = [i for i, c in enumerate(events.properties) if c.scope == USER]
         self._names = [json_text(e) for e in events.events]
         self._fmt: IsoFormatter = formatter()
         # Caches: a prefix is built per flow entry, but the user, the session and the secondary
@@ -185,11 +190,17 @@ class _ToolEncoder:
         self._keys: tuple[list[str] | None, str] = (None, "")  # secondary values, their fields
 
     def _user_parts(self, user: UserState) -> tuple[str, str]:
-        """The user's id as JSON and its lookup values as a JSON object body (cached per user)."""
+        """The user's id as JSON and its user properties as a JSON object body: the lookup values
+        and the sheet's `[user]` properties (cached per user)."""
         if self._user[0] != user.user_id:
-            pairs = [n + json_value(v) for n, v in zip(self._lookup_names, user.lookup)]
-            self._user = (user.user_id, json_text(user.user_id), ",".join(pairs))
+            self._user = (user.user_id, json_text(user.user_id), self.traits(user))
         return self._user[1], self._user[2]
+
+    def traits(self, user: UserState) -> str:
+        """What the tools keep as user properties: lookup attributes, then `[user]` properties."""
+        pairs = [n + json_value(v) for n, v in zip(self._lookup_names, user.lookup)]
+        pairs += [self._props[i][user.user_props[i]] for i in self._user_columns]
+        return ",".join(pairs)
 
     def _session_parts(self, session_id: str) -> tuple[str, str]:
         """The session id as a field, and the dedup id tail of its events (cached per session)."""
@@ -207,7 +218,8 @@ class _ToolEncoder:
         if self._keys[1]:
             parts.append(self._keys[1])
         for frags, index in zip(self._props, props):
-            parts.append(frags[index])
+            if index >= 0:
+                parts.append(frags[index])
         return ",".join(parts)
 
 
@@ -319,32 +331,30 @@ class PosthogEncoder(_IsoEventEncoder):
         return head, tail
 
 
-def _traits(product: Product) -> list[str]:
-    return [json_text(a.name) + ":" for a in product.lookup.attributes]
-
-
 def mixpanel_profiles(product: Product, seed: int, users: Iterable[UserState]) -> list[str]:
-    """Mixpanel Engage ``$set`` updates, one per user (add your ``$token`` when loading)."""
-    names = _traits(product)
+    """Mixpanel Engage ``$set`` updates, one per user (add your ``$token`` when loading): the
+    lookup attributes and the `[user]` properties."""
+    traits = _ToolEncoder(product, seed).traits
     return [
         '{"$distinct_id":'
         + json_text(user.user_id)
         + ',"$set":{'
-        + ",".join(n + json_value(v) for n, v in zip(names, user.lookup))
+        + traits(user)
         + '},"$ignore_time":true}'
         for user in users
     ]
 
 
 def segment_identifies(product: Product, seed: int, users: Iterable[UserState]) -> list[str]:
-    """Segment ``identify`` messages, one per user, timed at the user's creation."""
-    names = _traits(product)
+    """Segment ``identify`` messages, one per user, timed at the user's creation: the lookup
+    attributes and the `[user]` properties as traits."""
+    traits = _ToolEncoder(product, seed).traits
     fmt = formatter()
     return [
         '{"type":"identify","userId":'
         + json_text(user.user_id)
         + ',"traits":{'
-        + ",".join(n + json_value(v) for n, v in zip(names, user.lookup))
+        + traits(user)
         + '},"timestamp":"'
         + fmt.format(user.created_ms)
         + '","messageId":"'

@@ -118,8 +118,14 @@ class Params:
     background_after_failure: float = 0.35  # chance of a burst after leaving a flow
     background_burst_max: int = 3  # a burst holds 1 to this many events
 
-    # Secondary shard keys: on entering a flow, a draw above this renews all of them.
+    # Secondary shard keys (a device: one value per key).  At a session's start a draw above
+    # `secondary_key_renew_above` changes them: to a new device that joins the user's pool with
+    # chance key_pool_new_share / (devices in the pool) (always while the pool holds one, never
+    # once it holds `key_pool_max`), else to another device of the pool, evenly.  So most users
+    # have one or two devices and the heaviest a handful.  Keys never change inside a session.
     secondary_key_renew_above: float = 0.8
+    key_pool_new_share: float = 0.5
+    key_pool_max: int = 8
 
     # -- derived ---------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from .csvtext import read_file
 from .errors import GeneratorError, InputError, UsageError
 from .formats import DEFAULT_FORMAT, FORMATS
 from .params import MODEL_VERSION
-from .spec import Product
+from .spec import USER, Product
 from .users import UserState
 
 VERSION = "0.1.0"
@@ -318,6 +318,9 @@ class UserNames:
     lookup: tuple[str, ...]
     secondary: tuple[str, ...]
     flows: tuple[str, ...]  # every flow, in file order: completed `once` flows are named
+    # The `[user]` properties: (column, name, values), written for reference (never read back:
+    # a continue draws them again from the seed, as the first run did).
+    user_properties: tuple[tuple[int, str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def of(cls, product: Product) -> UserNames:
@@ -325,6 +328,11 @@ class UserNames:
             tuple(a.name for a in product.lookup.attributes),
             product.events.secondary_keys,
             tuple(f.name for f in product.flows.flows),
+            tuple(
+                (i, c.name, c.values)
+                for i, c in enumerate(product.events.properties)
+                if c.scope == USER
+            ),
         )
 
 
@@ -342,7 +350,13 @@ def user_bytes(user: UserState, names: UserNames) -> bytes:
         "before_window": user.before_window,
         "last_event_time": None if user.last_event_ms is None else iso(user.last_event_ms),
         "lookup": dict(zip(names.lookup, user.lookup)),
+        **(
+            {"user_properties": {n: v[user.user_props[i]] for i, n, v in names.user_properties}}
+            if names.user_properties
+            else {}
+        ),
         "secondary_keys": dict(zip(names.secondary, user.secondary)),
+        "key_pool": [dict(zip(names.secondary, keys)) for keys in user.key_pool],
         "completed_once": _flow_list(user.once_done, names.flows),
         "next_day": iso(user.next_day * DAY_MS)[:10],
     }
@@ -354,6 +368,7 @@ def user_bytes(user: UserState, names: UserNames) -> bytes:
             "churn_prob_reset_counter": start.churn_prob_reset_counter,
             "completed_once": _flow_list(start.once_done, names.flows),
             "secondary_keys": dict(zip(names.secondary, start.secondary)),
+            "key_pool": [dict(zip(names.secondary, keys)) for keys in start.key_pool],
             "last_event_time": None if start.last_event_ms is None else iso(start.last_event_ms),
         }
     return orjson.dumps(entry)
@@ -411,7 +426,8 @@ def read_user(entry: Any, names: UserNames, position: int, end_ms: int, source: 
         churn_probability=fields.number("churn_probability", 0.0, 1.0),
         created_ms=created_ms,
         lookup=tuple(_names(fields, "lookup", names.lookup, "lookup table")),
-        secondary=_names(state, "secondary_keys", names.secondary, "events file's shard keys"),
+        secondary=(secondary := _names(state, "secondary_keys", names.secondary, KEYS_WHAT)),
+        key_pool=_key_pool(state, names.secondary, secondary),
         churned=fields.flag("churned"),
         skip_days_counter=state.whole("skip_days_counter", 0, MAX_COUNTER),
         churn_prob_reset_counter=state.whole("churn_prob_reset_counter", 0, MAX_COUNTER),
@@ -420,6 +436,26 @@ def read_user(entry: Any, names: UserNames, position: int, end_ms: int, source: 
         last_event_ms=last,
         before_window=fields.flag("before_window"),
     )
+
+
+KEYS_WHAT = "events file's shard keys"
+
+
+def _key_pool(fields: _Fields, names: tuple[str, ...], current: list[str]) -> list[list[str]]:
+    """``key_pool``: the user's devices, each one value per secondary key; the current keys are
+    one of them (none without secondary keys)."""
+    value = fields.data.get("key_pool")
+    if not isinstance(value, list) or len(value) > 1000:
+        raise fields.refuse("key_pool", "a list of the user's secondary keys")
+    pool = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise fields.refuse("key_pool", "a list of the user's secondary keys")
+        pool.append(_names(_Fields({"key_pool": item}, fields.source, fields.where), "key_pool",
+                           names, KEYS_WHAT))  # fmt: skip
+    if names and current not in pool:
+        raise fields.refuse("key_pool", "a list holding the user's current secondary keys")
+    return pool
 
 
 def _flow_list(bits: int, flows: tuple[str, ...]) -> list[str]:

@@ -13,6 +13,15 @@ import random
 USER_STREAM = 1  # who the user is: id, p, creation time, lookup values, first secondary keys
 DAY_STREAM = 2  # everything the user does on one day
 PILOT_STREAM = 3  # the pilot users that size the population already there (users.Population)
+USER_PROPS_STREAM = 4  # a user's `[user]` properties, drawn once for life
+
+
+def keyed_uniform(seed: int, purpose: str, value: str) -> float:
+    """A uniform draw in [0, 1) that depends only on (seed, purpose, value): what a key-bound
+    property is for one value of its key (a device has one platform, whoever walks it when)."""
+    material = f"{seed}:{purpose}:{value}".encode()
+    digest = hashlib.blake2b(material, digest_size=8).digest()
+    return (int.from_bytes(digest, "little") >> 11) / 9007199254740992.0  # 53 bits / 2**53
 
 
 def stream_key(seed: int, purpose: int, index: int, day: int = 0) -> int:

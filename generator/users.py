@@ -29,9 +29,10 @@ from .clock import DAY_MS, HOUR_MS
 from .funnels import FlowPlan, final_exit
 from .localtime import UTC_KEY, ZoneClock, clock, local_time_source
 from .params import Params
+from .properties import ABSENT, PropertyPlan
 from .ranks import RankedChoice
-from .spec import Product
-from .streams import PILOT_STREAM, USER_STREAM, stream
+from .spec import USER, Product
+from .streams import PILOT_STREAM, USER_PROPS_STREAM, USER_STREAM, stream
 
 MAX_QUIET_DAYS = 60  # inside a streak, a day this far on is active whatever the draws say
 MAX_CANDIDATES = 1000  # tries to find a user who joined before the window and is still there
@@ -55,6 +56,7 @@ class DayStart:
     churn_prob_reset_counter: int
     once_done: int
     secondary: list[str]
+    key_pool: list[list[str]]
     last_event_ms: int | None
 
 
@@ -79,6 +81,11 @@ class UserState:
     # For a user who joined before the window: the window's start; nothing before it is written.
     window_start_ms: int | None = None
     before_window: bool = False  # joined before the window (kept in the saved state)
+    # The user's devices: each entry one value per secondary key; ``secondary`` is one of them.
+    key_pool: list[list[str]] = field(default_factory=list)
+    # Per property column, the value index of a `[user]` property (drawn once for life from the
+    # user's own stream, so never saved), -1 for the others.
+    user_props: tuple[int, ...] = ()
 
     def snapshot(self) -> DayStart:
         return DayStart(
@@ -87,6 +94,7 @@ class UserState:
             self.churn_prob_reset_counter,
             self.once_done,
             list(self.secondary),
+            [list(keys) for keys in self.key_pool],
             self.last_event_ms,
         )
 
@@ -237,6 +245,14 @@ class Population:
         self.before_share = (
             _steady_share(product, params, seed, end_ms, self.window_ms) if self.first_run else 0.0
         )
+        self.properties = PropertyPlan(product.events, seed)
+
+    def user_props(self, index: int) -> tuple[int, ...]:
+        """User ``index``'s `[user]` properties: drawn from a stream of their own, so a sheet
+        without them draws nothing, and a continued run finds them again without saving them."""
+        if not self.properties.drawn[USER]:
+            return (ABSENT,) * self.properties.count
+        return self.properties.draw_user(stream(self.seed, USER_PROPS_STREAM, index))
 
     def create(self, index: int) -> UserState:
         """User ``index``.  Draws, in order, from the user's stream: its id, its lookup values,
@@ -249,7 +265,10 @@ class Population:
         lookup = tuple(choice.draw(rng) for choice in self.lookup_choices)
         secondary = [uuid4_text(rng) for _ in range(self.secondary_count)]
         before = self.first_run and rng.random() < self.before_share
-        return self._candidate(index, user_id, lookup, secondary, before, rng)
+        user = self._candidate(index, user_id, lookup, secondary, before, rng)
+        user.key_pool = [list(secondary)] if secondary else []
+        user.user_props = self.user_props(index)
+        return user
 
     def _candidate(
         self,

@@ -9,12 +9,14 @@ bursts of background events between steps and after failures.  A session may run
 
 Every draw of a day comes from that day's own stream (see ``streams``), in this order: the number
 of sessions and their start times (:meth:`_schedule`); then per session: a draw that moves its
-start past the previous session when they would touch, the session id, the number of flows, and
-per flow entry the flow (by rank; none for a ``first`` flow), the secondary-key renewal (and new
-keys), one draw per property column, then per step the success draw and, for an event, its gap
-and whether a background burst follows (its size, and per event its name and gap); last, a
-session with no event yet gets one background event (its name, its gap).  Then ``Life`` draws
-the next active day and churn.
+start past the previous session when they would touch, the session id, the number of flows, the
+device (a draw; when it changes, one or two more and the new keys), one draw per ``[session]``
+property, and per flow entry the flow (by rank; none for a ``first`` flow), one draw per
+``[flow]`` property, then per step the success draw and, for an event, its ``[event]`` draws, its
+gap and whether a background burst follows (its size, and per event its name, ``[event]`` draws
+and gap); last, a session with no event yet gets one background event (its name, its ``[flow]``
+and ``[event]`` draws, its gap).  Then ``Life`` draws the next active day and churn.  Properties
+of other scopes draw nothing here (``properties``).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from .params import (
     WEEKEND_HOURS,
     Params,
 )
-from .ranks import RankedChoice, cumulative
-from .spec import Product
+from .properties import PropertyPlan
+from .ranks import cumulative
+from .spec import EVENT, FLOW, KEY, SESSION, Product
 from .streams import DAY_STREAM, reseed
 from .users import Clocks, Life, UserState, uuid4_text
 
@@ -201,7 +204,7 @@ class Walker:
         self.plan = FlowPlan(product, params)
         self.clocks = Clocks(product)
         self.life = Life(params)
-        self.prop_bounds = [RankedChoice(c.values).bounds for c in product.events.properties]
+        self.properties = PropertyPlan(product.events, seed)
         self.hour_bounds = (
             cumulative(_normalised(WEEKDAY_HOURS)),
             cumulative(_normalised(WEEKEND_HOURS)),
@@ -441,8 +444,6 @@ class Walker:
         background_in = plan.background_in
         after_failure = params.background_after_failure
         burst_max = params.background_burst_max
-        renew_above = params.secondary_key_renew_above
-        prop_bounds = self.prop_bounds
         prefix_of, line = self.encoder.prefix, self.encoder.line
         parts = self._parts
         _, seconds, millis = parts if parts is not None else ([], [], [])
@@ -456,6 +457,25 @@ class Walker:
         hour = HOUR_MS
         out_start = len(out)
         flow_entries = key_renewals = 0
+        # The session's device: the keys may change at its start, never inside it.
+        if user.secondary and draw() > params.secondary_key_renew_above:
+            self._renew_keys(user, rng)
+            key_renewals += t > since
+        properties = self.properties
+        keyed = properties.keyed(user.secondary) if properties.drawn[KEY] else {}
+        session_values = properties.draw(SESSION, draw)
+        flow_values: list[int] = []
+        per_event = properties.per_event  # a property drawn per event, or only on some events
+
+        def event_prefix(event: int) -> Any:
+            """The prefix of one event's line: its `[event]` draws, only the columns it carries."""
+            event_values = properties.draw(EVENT, draw)
+            values = properties.values(
+                user.user_props, keyed, session_values, flow_values, event_values
+            )
+            return prefix_of(user, session, session_start, properties.on_event(values, event))
+
+        prefix: Any = None
         try:
             for _ in range(attempts):
                 if pending:
@@ -464,12 +484,11 @@ class Walker:
                     flow = open_flows[bisect_right(flow_bounds, draw())]
                 else:
                     break
-                if draw() > renew_above:
-                    user.secondary = [uuid4_text(rng) for _ in user.secondary]
-                    key_renewals += t > since
                 flow_entries += t > since
-                props = list(map(bisect_right, prop_bounds, iter(draw, 2.0)))
-                prefix = prefix_of(user, session, session_start, props)
+                flow_values = properties.draw(FLOW, draw)
+                if not per_event:
+                    values = properties.values(user.user_props, keyed, session_values, flow_values)
+                    prefix = prefix_of(user, session, session_start, values)
                 background, background_bounds = background_in[flow]
                 reach = funnels[flow]
                 step = 0
@@ -482,6 +501,8 @@ class Walker:
                                 segment.day_start,
                                 segment.limit,
                             )
+                        if per_event:
+                            prefix = event_prefix(event)
                         if t > since:
                             append(
                                 f"{prefix}{heads[event]}"
@@ -514,6 +535,8 @@ class Walker:
                                 segment.day_start,
                                 segment.limit,
                             )
+                        if per_event:
+                            prefix = event_prefix(other)
                         if t > since:
                             append(
                                 f"{prefix}{heads[other]}"
@@ -533,11 +556,14 @@ class Walker:
                     open_flows, flow_bounds = plan.choices(user.once_done)
             if last == session_last and plan.background:  # nothing happened: opening the app
                 other = plan.background[bisect_right(plan.background_bounds, draw())]
-                props = list(map(bisect_right, prop_bounds, iter(draw, 2.0)))
-                prefix = prefix_of(user, session, session_start, props)
+                flow_values = properties.draw(FLOW, draw)
+                values = properties.values(user.user_props, keyed, session_values, flow_values)
+                prefix = prefix_of(user, session, session_start, values)
                 if t >= limit:
                     segment.cross(t, len(out))
                     heads, utc_start, limit = segment.heads, segment.day_start, segment.limit
+                if per_event:
+                    prefix = event_prefix(other)
                 if t > since:
                     append(
                         f"{prefix}{heads[other]}"
@@ -552,6 +578,25 @@ class Walker:
             stats.events += len(out) - out_start
             stats.flow_entries += flow_entries
             stats.key_renewals += key_renewals
+
+    def _renew_keys(self, user: UserState, rng: random.Random) -> None:
+        """The user moves to another device: a new one that joins the pool (always while the pool
+        holds one; with chance key_pool_new_share / devices until it holds `key_pool_max`), else
+        another of the pool, chosen evenly."""
+        params = self.params
+        pool = user.key_pool
+        if not pool:  # (a state saved without a pool: the current keys are its first device)
+            pool.append(list(user.secondary))
+        if len(pool) < 2 or (
+            len(pool) < params.key_pool_max
+            and rng.random() < params.key_pool_new_share / len(pool)
+        ):
+            keys = [uuid4_text(rng) for _ in user.secondary]
+            pool.append(keys)
+        else:
+            others = [keys for keys in pool if keys != user.secondary]
+            keys = others[int(rng.random() * len(others))]
+        user.secondary = list(keys)
 
     def _completed(self, user: UserState, flow: int) -> None:
         """A flow's last step was performed: a ``once`` flow closes, a ``final`` one ends the

@@ -350,7 +350,7 @@ def test_check_report_data(tmp_path: os.PathLike[str]) -> None:
     for column in (*full.properties, *full.attributes):
         assert len(column.shares) == column.count and abs(sum(column.shares) - 1) < 1e-9
         assert list(column.shares) == sorted(column.shares, reverse=True), "ranked by position"
-    price = next(p for p in full.properties if p.name == "box_price")
+    price = next(p for p in full.properties if p.name == "plan_price")
     assert price.numbers == (True,) * price.count and full.attributes[0].numbers == ()
 
 

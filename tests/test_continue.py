@@ -98,6 +98,7 @@ def test_a_walk_cut_and_continued_equals_one_walk(fmt: str, cut: str) -> None:
         entry = orjson.loads(user_bytes(user, names))
         resumed += "resume" in entry
         again = read_user(entry, names, index, parse_iso(cut), "user_id_list.json")
+        again.user_props = population.user_props(index)  # drawn again, never read back
         after: list[str] = []
         late.simulate(again, after, WalkStats.for_product(product), parse_iso(cut) - 1)
         assert before + after == whole[user.user_id]

@@ -68,7 +68,8 @@ def lookups(runs: dict[str, str]) -> dict[str, dict[str, object]]:
         users = orjson.loads(handle.read())
     typed = {}
     for user in users:  # the tools get sheet numbers as numbers, as events do
-        typed[user["id"]] = {k: typed_value(v) for k, v in user["lookup"].items()}
+        traits = {**user["lookup"], **user.get("user_properties", {})}
+        typed[user["id"]] = {k: typed_value(v) for k, v in traits.items()}
     return typed
 
 

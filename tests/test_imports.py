@@ -63,7 +63,10 @@ def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> No
 LAYERS = (
     ("base", ("errors", "clock", "isotime", "limits", "params", "philox")),
     ("inputs", ("csvtext", "spec", "headers", "localtime", "loaders")),
-    ("model", ("ranks", "streams", "draws", "distributions", "funnels", "users", "walker")),
+    (
+        "model",
+        ("ranks", "streams", "draws", "distributions", "funnels", "properties", "users", "walker"),
+    ),
     ("output", ("layout", "encoders", "pieces", "formats", "writers", "output")),
     ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
     (

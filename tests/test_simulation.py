@@ -354,7 +354,9 @@ def test_flows_are_entered_by_rank() -> None:
     quiet = Params(background_after_step=0, background_after_failure=0)
     _, _, stats = walk(product, 300, params=quiet)
     entries = [funnel[0] for funnel in stats.funnels]
-    assert entries[0] > entries[1] > entries[2] and entries[3] > entries[4], entries
+    # Five rows: bands of 1, 1, 1 and 2 rows (SPEC section 3), the last two share a band.
+    assert entries[0] > entries[1] > entries[2] > entries[3], entries
+    assert abs(entries[3] - entries[4]) < 0.25 * entries[3], entries
     assert entries[0] > 5 * entries[4], entries
 
 
@@ -418,13 +420,6 @@ def test_good_users_finish_more_flows_than_poor_users() -> None:
         funnel = stats.funnels[0]
         completion[p] = funnel[-1] / funnel[0]
     assert completion[0.1] < 0.1 < 0.3 < completion[0.9], completion
-
-
-def test_secondary_keys_change_at_about_20_percent_of_flow_entries() -> None:
-    product = simple_product(secondary=("deviceId", "installId"))
-    _, _, stats = walk(product, 400)
-    assert stats.flow_entries > 10_000
-    assert abs(stats.key_renewals / stats.flow_entries - 0.2) < 0.015
 
 
 def test_properties_are_drawn_by_rank_and_kept_for_the_whole_flow() -> None:

@@ -1,0 +1,112 @@
+"""What value each property takes on each event: its scope, its presence and its partner (SPEC
+sections 1 and 2, second edition).
+
+A property is drawn by rank (``ranks``) once per its scope: ``[user]`` once for the user's life,
+``[deviceId]`` once per value of that key (whoever uses the device, whenever), ``[session]`` at the
+start of each session, ``[flow]`` (the default, and every first-edition sheet) at each flow entry,
+``[event]`` for every event.  A ``with OTHER`` column takes the row of OTHER's draw.  A property
+that lists events is written on those events only.
+
+:class:`PropertyPlan` holds what the sheet says, precomputed; the walker calls it at each scope's
+moment, and the encoders get, per line, the value index of every column (-1: not on this line).
+The draws of a scope are made in column order, one per column of that scope that is not a
+``with`` column; sheets without brackets draw exactly as before (one per column per flow entry).
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+
+from .ranks import RankedChoice
+from .spec import EVENT, FLOW, KEY, SESSION, USER, EventsSpec
+from .streams import keyed_uniform
+
+ABSENT = -1  # a column not written on a line
+
+
+class PropertyPlan:
+    """The property columns of a sheet, grouped by when their values are drawn."""
+
+    def __init__(self, events: EventsSpec, seed: int) -> None:
+        columns = events.properties
+        self.seed = seed
+        self.count = len(columns)
+        self.bounds = [RankedChoice(c.values).bounds for c in columns]
+        names = [c.name for c in columns]
+        # Columns that draw (not `with` another): their indices, per scope, in column order.
+        self.drawn = {
+            scope: [i for i, c in enumerate(columns) if c.scope == scope and not c.partner]
+            for scope in (USER, KEY, SESSION, FLOW, EVENT)
+        }
+        self.key_of = [
+            events.secondary_keys.index(c.key) if c.scope == KEY else -1 for c in columns
+        ]
+        self.key_purpose = [f"property:{c.name}" for c in columns]
+        # A `with` column's root partner (chains followed): the column whose draw it takes.
+        self.root = list(range(self.count))
+        for i, column in enumerate(columns):
+            other = column
+            while other.partner:
+                other = columns[names.index(other.partner)]
+            self.root[i] = names.index(other.name)
+        self.scope = [c.scope for c in columns]
+        # Per event, per column: written on it?  Whole-sheet shortcut when nothing varies.
+        self.present = [
+            [not c.events or event in c.events for c in columns] for event in events.events
+        ]
+        self.per_event = any(c.events or c.scope == EVENT for c in columns)
+        self.user_columns = [i for i, c in enumerate(columns) if c.scope == USER]
+
+    # -- the draws of each scope ------------------------------------------------------------------
+
+    def draw_user(self, rng: random.Random) -> tuple[int, ...]:
+        """A user's `[user]` values (one draw per drawing column); -1 for the other columns."""
+        values = [ABSENT] * self.count
+        for i in self.drawn[USER]:
+            values[i] = bisect_right(self.bounds[i], rng.random())
+        return tuple(values[self.root[i]] if self.scope[i] == USER else ABSENT
+                     for i in range(self.count))  # fmt: skip
+
+    def draw(self, scope: str, draw: Callable[[], float]) -> list[int]:
+        """One draw per drawing column of ``scope`` (``session``, ``flow`` or ``event``), in
+        column order: their value indices, in that order."""
+        bounds = self.bounds
+        return [bisect_right(bounds[i], draw()) for i in self.drawn[scope]]
+
+    def keyed(self, secondary: Sequence[str]) -> dict[int, int]:
+        """The values of the key-bound columns for the current keys: the same device has the same
+        value for good (a draw that depends only on the seed, the column and the key's value)."""
+        return {
+            i: bisect_right(
+                self.bounds[i],
+                keyed_uniform(self.seed, self.key_purpose[i], secondary[self.key_of[i]]),
+            )
+            for i in self.drawn[KEY]
+        }
+
+    # -- a line's values --------------------------------------------------------------------------
+
+    def values(
+        self,
+        user: Sequence[int],
+        keyed: dict[int, int],
+        session: Sequence[int],
+        flow: Sequence[int],
+        event: Sequence[int] = (),
+    ) -> list[int]:
+        """Every column's value index, from the draws of each scope (partners follow roots)."""
+        own: dict[int, int] = dict(keyed)
+        for scope, drawn in ((SESSION, session), (FLOW, flow), (EVENT, event)):
+            own.update(zip(self.drawn[scope], drawn))
+        out = []
+        for i in range(self.count):
+            root = self.root[i]
+            out.append(user[root] if self.scope[i] == USER else own.get(root, ABSENT))
+        return out
+
+    def on_event(self, values: Sequence[int], event: int) -> list[int]:
+        """``values`` with the columns not written on ``event`` made absent."""
+        present = self.present[event]
+        return [v if present[i] else ABSENT for i, v in enumerate(values)]
