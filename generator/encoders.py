@@ -78,11 +78,11 @@ class FlatJsonEncoder:
         self._user_part = self._session_part = self._secondary_part = ""
         self._secondary_values: list[str] = []
         self._head = ""
-        # The day of the last line (its first ms) and the event fragments ending in its date; the
-        # fragments of every day seen so far (a run spans a few hundred days at most).
+        # The day of the last line (its first ms) and its date, "YYYY-MM-DDT".  Only the date
+        # changes with the day, so memory stays the same whatever the sheet and the window (a
+        # fragment per event and per day once took 1.9 GB: 10,000 events over ten years).
         self._day_first = -(2**62)  # no day yet: far before any day a run can have (1900 on)
-        self._day_events: list[str] = []
-        self._by_day: dict[int, list[str]] = {}
+        self._date = ""
 
     def prefix(
         self, user: UserState, session_id: str, session_start_ms: int, props: Sequence[int]
@@ -118,32 +118,27 @@ class FlatJsonEncoder:
         """One event: ``prefix`` (from :meth:`prefix`), the event's index and its time."""
         rest = ms - self._day_first
         if rest >= DAY_MS or rest < 0:
-            self._new_day(ms)
+            self._new_day(ms // DAY_MS)
             rest = ms - self._day_first
         return (
-            f"{prefix}{self._day_events[event]}"
+            f"{prefix}{self._events[event]}{self._date}"
             f"{self._seconds[rest // 1000]}{self._millis_end[rest % 1000]}"
         )
 
-    def day_parts(self, day: int) -> tuple[list[str], list[str], list[str]] | None:
+    def day_parts(self, day: int) -> tuple[list[str], str, list[str], list[str]] | None:
         """How :meth:`line` builds the lines of epoch day ``day``, for a walker that builds them
-        itself: ``(heads, seconds, millis)`` such that, for every ``ms`` of that day,
-        ``line(prefix, event, ms) == prefix + heads[event] + seconds[(ms - day * DAY_MS) // 1000]
-        + millis[ms % 1000]``.  None when a subclass builds its lines another way.
+        itself: ``(heads, date, seconds, millis)`` such that, for every ``ms`` of that day,
+        ``line(prefix, event, ms) == prefix + heads[event] + date + seconds[(ms - day * DAY_MS)
+        // 1000] + millis[ms % 1000]``.  None when a subclass builds its lines another way.
         """
         if type(self).line is not FlatJsonEncoder.line:
             return None
-        self._new_day(day * DAY_MS)
-        return self._day_events, self._seconds, self._millis_end
+        self._new_day(day)
+        return self._events, self._date, self._seconds, self._millis_end
 
-    def _new_day(self, ms: int) -> None:
-        day = ms // DAY_MS
+    def _new_day(self, day: int) -> None:
         self._day_first = day * DAY_MS
-        events = self._by_day.get(day)
-        if events is None:
-            date = self._fmt.day_prefix(day)
-            events = self._by_day[day] = [fragment + date for fragment in self._events]
-        self._day_events = events
+        self._date = self._fmt.day_prefix(day)
 
 
 def _hash_hex(material: str, digits: int) -> str:

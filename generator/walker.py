@@ -141,12 +141,12 @@ class _Segment:
     """The UTC date the walker is writing events on, and the next moment that needs a look: the
     next UTC midnight (new date fragments), the run's end, or the day's last allowed moment."""
 
-    __slots__ = ("day_parts", "day_start", "end_ms", "hard_ms", "heads", "limit", "mark", "seen")
+    __slots__ = ("date", "day_parts", "day_start", "end_ms", "hard_ms", "limit", "mark", "seen")
 
     def __init__(self, day_parts: Callable[[int], object] | None, end_ms: int) -> None:
         self.day_parts = day_parts
         self.end_ms = end_ms
-        self.heads: list[str] = []
+        self.date = ""  # the encoder's "YYYY-MM-DDT" of the UTC date being written
         self.day_start = 0
         self.hard_ms = self.limit = 0
         self.mark = 0  # lines written before this UTC date began
@@ -166,7 +166,7 @@ class _Segment:
         if self.day_parts is not None:
             parts = self.day_parts(day)
             if parts is not None:
-                self.heads = parts[0]  # type: ignore[index]
+                self.date = parts[1]  # type: ignore[index]
 
     def close(self, written: int) -> None:
         if written > self.mark:
@@ -446,8 +446,8 @@ class Walker:
         burst_max = params.background_burst_max
         prefix_of, line = self.encoder.prefix, self.encoder.line
         parts = self._parts
-        _, seconds, millis = parts if parts is not None else ([], [], [])
-        heads, utc_start, limit = segment.heads, segment.day_start, segment.limit
+        heads, _, seconds, millis = parts if parts is not None else ([], "", [], [])
+        date, utc_start, limit = segment.date, segment.day_start, segment.limit
         hour_gap = self._hour_gap[weekend]
         shape = 1.0 / params.gap_shape
         lo, cap = params.gap_min_ms, params.gap_max_ms - params.gap_min_ms
@@ -496,8 +496,8 @@ class Walker:
                     if draw() < odd:
                         if t >= limit:
                             segment.cross(t, len(out))
-                            heads, utc_start, limit = (
-                                segment.heads,
+                            date, utc_start, limit = (
+                                segment.date,
                                 segment.day_start,
                                 segment.limit,
                             )
@@ -505,7 +505,7 @@ class Walker:
                             prefix = event_prefix(event)
                         if t > since:
                             append(
-                                f"{prefix}{heads[event]}"
+                                f"{prefix}{heads[event]}{date}"
                                 f"{seconds[(t - utc_start) // 1000]}{millis[t % 1000]}"
                                 if parts
                                 else line(prefix, event, t)
@@ -530,8 +530,8 @@ class Walker:
                         other = background[bisect_right(background_bounds, draw())]
                         if t >= limit:
                             segment.cross(t, len(out))
-                            heads, utc_start, limit = (
-                                segment.heads,
+                            date, utc_start, limit = (
+                                segment.date,
                                 segment.day_start,
                                 segment.limit,
                             )
@@ -539,7 +539,7 @@ class Walker:
                             prefix = event_prefix(other)
                         if t > since:
                             append(
-                                f"{prefix}{heads[other]}"
+                                f"{prefix}{heads[other]}{date}"
                                 f"{seconds[(t - utc_start) // 1000]}{millis[t % 1000]}"
                                 if parts
                                 else line(prefix, other, t)
@@ -561,12 +561,12 @@ class Walker:
                 prefix = prefix_of(user, session, session_start, values)
                 if t >= limit:
                     segment.cross(t, len(out))
-                    heads, utc_start, limit = segment.heads, segment.day_start, segment.limit
+                    date, utc_start, limit = segment.date, segment.day_start, segment.limit
                 if per_event:
                     prefix = event_prefix(other)
                 if t > since:
                     append(
-                        f"{prefix}{heads[other]}"
+                        f"{prefix}{heads[other]}{date}"
                         f"{seconds[(t - utc_start) // 1000]}{millis[t % 1000]}"
                         if parts
                         else line(prefix, other, t)

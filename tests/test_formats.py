@@ -355,3 +355,27 @@ def test_a_fresh_encoder_writes_any_day_including_the_one_before_1970() -> None:
         encoder = FlatJsonEncoder(product.events)
         line = encoder.line(encoder.prefix(user, "s", 0, []), 0, ms)
         assert orjson.loads(line)["ts"].endswith("Z")
+
+
+def test_the_flat_encoder_holds_nothing_per_day(tmp_path: os.PathLike[str]) -> None:
+    """Its memory stays the same whatever the sheet's size and the window's length: it once kept
+    a fragment per event and per day seen (10,000 events over ten years: 1.9 GB)."""
+    import tracemalloc
+
+    from generator.encoders import FlatJsonEncoder
+    from generator.users import UserState
+
+    events = tuple(f"Event {i}" for i in range(10_000))
+    product = simple_product(flows=((events[0],),), events=events)
+    encoder = FlatJsonEncoder(product.events)
+    user = UserState(0, "u", 0.5, 0.7, 0, (), [])
+    prefix = encoder.prefix(user, "s", 0, [])
+    encoder.line(prefix, 0, 0)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for day in range(0, 3660, 3):
+        line = encoder.line(prefix, day % len(events), day * 86_400_000 + 1234)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 200_000, grown  # a few date strings, not 1,220 days x 10,000 fragments
+    assert orjson.loads(line)["ts"] == "1980-01-06T00:00:01.234Z"  # day 3,657
