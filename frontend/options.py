@@ -25,6 +25,7 @@ from generator import (
     DEFAULT_MAX_FILE_MB,
     DEFAULT_USERS,
     FORMATS,
+    MODEL_VERSION,
     ContinueConfig,
     EventsSpec,
     FlowsSpec,
@@ -330,6 +331,11 @@ def gather(
         w for key in ("events", "flows", "lookup") for w in loaded.warnings.get(key, ())
     )
     product = Product(loaded.events, loaded.flows, loaded.lookup, warnings)
+    if record is not None and record.model != MODEL_VERSION:
+        warnings += (
+            f"{record.source}: that run was made by user model {record.model} and this version "
+            f"has model {MODEL_VERSION}: the same inputs, seed and end time now give other data",
+        )
     return Plan(config, product, seed_chosen, warnings)
 
 

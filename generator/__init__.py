@@ -46,7 +46,7 @@ from .limits import (
 )
 from .loaders import load_events, load_flows, load_lookup, load_product
 from .output import FolderState, Inspection, check_free, check_lookup_name, inspect
-from .params import Params
+from .params import MODEL_VERSION, Params
 from .record import RunRecord, read_record
 from .runner import (
     ContinueConfig,
@@ -79,6 +79,7 @@ __all__ = [
     "MAX_USERS",
     "MAX_WORKERS",
     "MIN_FILE_MB",
+    "MODEL_VERSION",
     "RUN_FILE",
     "TOOLS",
     "ContinueConfig",

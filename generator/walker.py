@@ -588,8 +588,7 @@ class Walker:
         if not pool:  # (a state saved without a pool: the current keys are its first device)
             pool.append(list(user.secondary))
         if len(pool) < 2 or (
-            len(pool) < params.key_pool_max
-            and rng.random() < params.key_pool_new_share / len(pool)
+            len(pool) < params.key_pool_max and rng.random() < params.key_pool_new_share / len(pool)
         ):
             keys = [uuid4_text(rng) for _ in user.secondary]
             pool.append(keys)

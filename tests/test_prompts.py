@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -371,3 +372,19 @@ def test_a_column_the_chosen_format_sets_itself_is_refused_before_the_run(
     assert main(["--check", *files, "--format", "mixpanel"]) == 2
     assert "sets itself" in capsys.readouterr().err
     assert main(["--check", *files]) == 0
+
+
+def test_a_replay_of_an_earlier_model_s_run_says_the_data_will_differ(tmp_path: Any) -> None:
+    first = os.path.join(tmp_path, "first")
+    flags = ["--users", "3", "--events", example("events.csv"), "--flows", example("flows.csv")]
+    flags += ["--lookup", example("lookup_table.csv"), "--output", first, "--seed", "4"]
+    generate(new_run([*flags, "--end", END], None).config)
+    record = os.path.join(first, "config", "run.json")
+    assert not plan(["--replay", record, "--output", first + "-2"], None).warnings
+    with open(record, "rb") as handle:
+        data = orjson.loads(handle.read())
+    del data["model"]  # as the first edition wrote it
+    with open(record, "wb") as handle:
+        handle.write(orjson.dumps(data))
+    said = plan(["--replay", record, "--output", first + "-3"], None).warnings
+    assert len(said) == 1 and "made by user model 1" in said[0] and "other data" in said[0]
