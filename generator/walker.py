@@ -44,6 +44,9 @@ class WalkStats:
     events: int = 0
     by_event: list[int] = field(default_factory=list)
     funnels: list[list[int]] = field(default_factory=list)  # per flow, per step: times reached
+    # Per flow, per step: users who reached it at least once (what the analytics tools' funnels
+    # count).  Each user's reached steps are gathered in Walker.simulate and added when it ends.
+    funnel_users: list[list[int]] = field(default_factory=list)
     flow_entries: int = 0
     key_renewals: int = 0
     users: int = 0
@@ -57,12 +60,16 @@ class WalkStats:
         return cls(
             by_event=[0] * len(product.events.events),
             funnels=[[0] * len(f.steps) for f in product.flows.flows],
+            funnel_users=[[0] * len(f.steps) for f in product.flows.flows],
         )
 
     def merge(self, other: WalkStats) -> None:
         self.events += other.events
         self.by_event = [a + b for a, b in zip(self.by_event, other.by_event)]
         self.funnels = [[a + b for a, b in zip(x, y)] for x, y in zip(self.funnels, other.funnels)]
+        self.funnel_users = [
+            [a + b for a, b in zip(x, y)] for x, y in zip(self.funnel_users, other.funnel_users)
+        ]
         self.flow_entries += other.flow_entries
         self.key_renewals += other.key_renewals
         self.users += other.users
@@ -116,6 +123,13 @@ class Walker:
         self.on_break = on_break
         index = {name: i for i, name in enumerate(product.events.events)}
         self.flows = [tuple(index[s] for s in f.steps) for f in product.flows.flows]
+        # Flow f's step s is number offsets[f] + s in one flat numbering of every step: the
+        # current user's reached steps are a set of these numbers (``_reached``).
+        self.step_offsets = [0]
+        for steps in self.flows:
+            self.step_offsets.append(self.step_offsets[-1] + len(steps))
+        self.step_of = [(f, s) for f, steps in enumerate(self.flows) for s in range(len(steps))]
+        self._reached: set[int] = set()
         self.background = RankedChoice(range(len(product.events.events)))
         self.prop_bounds = [RankedChoice(c.values).bounds for c in product.events.properties]
         self.hour_bounds = (
@@ -142,6 +156,7 @@ class Walker:
         weeks: set[int] = set()
         had_any = False
         stats.users += 1
+        self._reached.clear()
         rng = self._rng  # one generator, seeded afresh for each day: cheaper than a new one
         while not user.churned:
             day = user.next_day
@@ -195,6 +210,9 @@ class Walker:
             stats.users_with_events += 1
         for week in weeks:
             stats.weekly_active[week] = stats.weekly_active.get(week, 0) + 1
+        for number in self._reached:  # each step the user reached, counted once per user
+            flow, step = self.step_of[number]
+            stats.funnel_users[flow][step] += 1
 
     # -- one day ----------------------------------------------------------------------------------
 
@@ -232,6 +250,8 @@ class Walker:
         flows = self.flows
         n_flows = len(flows)
         funnels = stats.funnels
+        offsets = self.step_offsets
+        reached_add = self._reached.add
         by_event = stats.by_event
         prop_bounds = self.prop_bounds
         background = self.background.bounds
@@ -299,6 +319,7 @@ class Walker:
                     props = list(map(bisect_right, prop_bounds, iter(draw, 2.0)))
                     prefix = prefix_of(user, session, session_start, props)
                     reach = funnels[entered]
+                    first_step = offsets[entered]
                     step = 0
                     for event in flows[entered]:
                         if draw() < success:
@@ -313,6 +334,7 @@ class Walker:
                                 )
                                 by_event[event] += 1
                                 reach[step] += 1
+                                reached_add(first_step + step)
                             last = t
                             gap = hour_gap[(t - day_start) // hour] * log(1.0 - draw())
                             t += lo if gap < lo else hi if gap > hi else int(gap)
