@@ -34,7 +34,7 @@ from .limits import (
 )
 from .loaders import load_product
 from .params import Params
-from .record import Continued, RunRecord, UserNames, read_record, split_saved_users
+from .record import Continued, RunRecord, UserNames, file_digest, read_record, split_saved_users
 from .spec import Product
 from .walker import WalkStats
 from .writers import AtomicFile, csv_rows, output_error
@@ -333,6 +333,10 @@ def record_of(config: RunConfig, events_written: int) -> RunRecord:
         gzip=config.gzip,
         max_file_mb=config.max_file_mb,
         chunk_users=config.chunk_users,
+        digests=tuple(
+            file_digest(path)
+            for path in (config.events_path, config.flows_path, config.lookup_path)
+        ),
     )
 
 
@@ -416,6 +420,7 @@ class _Continue:
             events_path=fresh.events_path,
             flows_path=fresh.flows_path,
             lookup_path=fresh.lookup_path,
+            digests=fresh.digests,
             end_ms=config.end_ms,
             events_written=previous.events_written + stats.events,
             max_file_mb=config.max_file_mb,

@@ -72,6 +72,8 @@ RUN_DAMAGE = [
     ("max_file_mb", "1e303", "field 'max_file_mb'"),
     ("events_written", "1e30", "field 'events_written'"),
     ("continued", '[{"run": 1}]', "continue 1: field 'from' is missing"),
+    ("digests", '{"events": "sha256:1"}', "digests: field 'flows' is missing"),
+    ("digests", '{"events": "md5:1", "flows": "x", "lookup": "y"}', "field 'events' is \"md5:1\""),
 ]
 
 
