@@ -7,7 +7,7 @@ The core never prints, prompts or reads the clock; the terminal front (``event_g
 - inputs: ``csvtext``, ``spec``, ``loaders``
 - model: ``ranks``, ``streams``, ``users``, ``walker``
 - output: ``layout``, ``encoders``, ``formats``, ``writers``, ``output``
-- run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``check``
+- run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``estimate``, ``check``
 - delivery: ``delivery/`` (``--send``: the tools' rules, the run's files, HTTP, the journal)
 """
 
@@ -16,20 +16,34 @@ from .clock import iso, parse_iso, to_ms
 from .delivery import TOOLS, SendConfig, SendProgress, SendResult, destination, send_run
 from .delivery import tool_for as send_tool
 from .delivery.runfiles import run_format
+from .distributed import check_address
 from .errors import (
     EXIT_CANCELLED,
     EXIT_OK,
     DeliveryError,
     GeneratorError,
     InputError,
+    NoRoomError,
     OutputError,
     OutputExistsError,
     OutputInUseError,
     UsageError,
 )
+from .estimate import (
+    Calibration,
+    Estimate,
+    calibrate,
+    check_room,
+    estimate_continue,
+    estimate_run,
+    size_text,
+)
 from .formats import DEFAULT_FORMAT, FORMATS, check_names
 from .layout import RUN_FILE
 from .limits import (
+    CALIBRATION_USERS,
+    CONFIRM_BYTES,
+    CONFIRM_SECONDS,
     DEFAULT_CHUNK_USERS,
     DEFAULT_DAYS,
     DEFAULT_MAX_FILE_MB,
@@ -41,7 +55,7 @@ from .limits import (
     MAX_WORKERS,
 )
 from .loaders import load_events, load_flows, load_lookup, load_product
-from .output import FolderState, Inspection, check_free, inspect
+from .output import FolderState, Inspection, check_free, check_writable, free_space, inspect
 from .params import Params
 from .record import RunRecord, read_record
 from .runner import (
@@ -50,6 +64,7 @@ from .runner import (
     RunConfig,
     RunResult,
     carry_on,
+    check_continue,
     generate,
 )
 from .spec import EventsSpec, FlowsSpec, LookupSpec, Product
@@ -58,6 +73,9 @@ from .streams import new_seed
 FORMAT_NAMES = tuple(FORMATS)
 
 __all__ = [
+    "CALIBRATION_USERS",
+    "CONFIRM_BYTES",
+    "CONFIRM_SECONDS",
     "DEFAULT_CHUNK_USERS",
     "DEFAULT_DAYS",
     "DEFAULT_FORMAT",
@@ -74,8 +92,10 @@ __all__ = [
     "MAX_WORKERS",
     "RUN_FILE",
     "TOOLS",
+    "Calibration",
     "ContinueConfig",
     "DeliveryError",
+    "Estimate",
     "EventsSpec",
     "FlowsSpec",
     "FolderState",
@@ -83,6 +103,7 @@ __all__ = [
     "InputError",
     "Inspection",
     "LookupSpec",
+    "NoRoomError",
     "OutputError",
     "OutputExistsError",
     "OutputInUseError",
@@ -96,11 +117,19 @@ __all__ = [
     "SendProgress",
     "SendResult",
     "UsageError",
+    "calibrate",
     "carry_on",
+    "check_address",
+    "check_continue",
     "check_free",
     "check_inputs",
     "check_names",
+    "check_room",
+    "check_writable",
     "destination",
+    "estimate_continue",
+    "estimate_run",
+    "free_space",
     "generate",
     "inspect",
     "iso",
@@ -115,5 +144,6 @@ __all__ = [
     "run_format",
     "send_run",
     "send_tool",
+    "size_text",
     "to_ms",
 ]

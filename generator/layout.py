@@ -107,6 +107,14 @@ def part_saved(chunk: int) -> str:
     return os.path.join(PARTS, f"saved-{chunk:05d}.json")
 
 
+# The longest path a run writes inside the output folder (a continue's gzipped events file being
+# written in the staging folder), with room for wider numbers: the output folder's own path must
+# leave this much of the system's limit on a path's length.
+LONGEST_INSIDE = len(
+    os.path.join(STAGING, EVENTS, "run-999-part-0000000-0000.jsonl.gz" + TEMP_SUFFIX)
+)
+
+
 # What each of our folders may hold for it to count as ours (anything else is someone's work).  A
 # TEMP_SUFFIX, removed before matching, is a file being written.
 EVENTS_FILE = re.compile(r"(?:run-([0-9]{3,})-)?part-[0-9]{5,}-[0-9]{3,}\.(?:json|jsonl)(?:\.gz)?")

@@ -187,6 +187,21 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
     return RunResult(config, product, stats, files, number)
 
 
+def check_continue(request: ContinueConfig) -> tuple[RunConfig, RunRecord, Product]:
+    """What a continue of the run in ``request.output_dir`` would be, checked without touching the
+    folder: its record read, the flags given held to it, the end time after its end, the files
+    loaded.  Raises what :func:`carry_on` would, so that a continue chosen at a question, or in a
+    cron line, is refused before anything is written.  Returns the run as it will stand, the
+    record as it is, and the product its files hold.
+    """
+    check_workers(request.workers)
+    record = read_record(os.path.join(request.output_dir, layout.RUN_FILE))
+    config = _continued_config(request, record)
+    product = load_product(config.events_path, config.flows_path, config.lookup_path)
+    check_names(FORMATS[config.format], product.events)
+    return config, record, product
+
+
 def _carry_out(
     plan: _Plan, workers: int, dask: str | None, progress: ProgressCallback | None
 ) -> tuple[WalkStats, Files]:

@@ -65,7 +65,7 @@ LAYERS = (
     ("inputs", ("csvtext", "spec", "loaders")),
     ("model", ("ranks", "streams", "users", "walker")),
     ("output", ("layout", "encoders", "formats", "writers", "output")),
-    ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
+    ("run", ("record", "chunks", "pool", "distributed", "runner", "estimate", "check")),
     (
         "delivery",
         (
