@@ -101,44 +101,52 @@ def events_table(result: RunResult) -> Table:
 
 
 def funnels_table(result: RunResult, width: int) -> Table:
+    """Each flow as a funnel, as the analytics tools draw one: the users who reached each step
+    (at least once), the conversion from the step before, and, beside them, how many times the
+    step was reached (entries: a user goes through a flow again and again)."""
     table = Table(
         title="Funnels",
-        caption="Conversion: the share of the step before that reached this step",
+        caption="Users: who reached the step at least once; Conversion: of the users at the step "
+        "before; Entries: times the step was reached",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
     flows = result.product.flows.flows
-    most = max((max(counts, default=0) for counts in result.stats.funnels), default=0)
-    reached_width = max(len("Reached"), len(f"{most:,}"))
+    stats = result.stats
+    most = max((max(counts, default=0) for counts in stats.funnels), default=0)
+    users_width = max(len("Users"), len(f"{max(stats.users, 1):,}"))
+    entries_width = max(len("Entries"), len(f"{most:,}"))
     flow_width = max((len(f.name) for f in flows), default=4)
     event_width = max((len(e) for f in flows for e in f.steps), default=5)
     # The numbers are never cut; the bar gets what is left of the width, if enough.
-    taken = flow_width + 4 + event_width + reached_width + len("Conversion") + 2 * 6 + 12
-    bar_width = min(30, width - taken)
+    taken = flow_width + 4 + event_width + users_width + len("Conversion") + entries_width
+    bar_width = min(30, width - taken - 2 * 7 - 12)
     # On a narrow screen names wrap; numbers never do.
     table.add_column("Flow")
     table.add_column("Step", justify="right", no_wrap=True, min_width=4)
     table.add_column("Event")
-    table.add_column("Reached", justify="right", no_wrap=True, min_width=reached_width)
+    table.add_column("Users", justify="right", no_wrap=True, min_width=users_width)
     table.add_column("Conversion", justify="right", no_wrap=True, min_width=len("Conversion"))
+    table.add_column("Entries", justify="right", no_wrap=True, min_width=entries_width)
     if bar_width >= 6:
         table.add_column("", no_wrap=True)
-    for number, (flow, counts) in enumerate(zip(flows, result.stats.funnels)):
+    for number, (flow, counts, users) in enumerate(zip(flows, stats.funnels, stats.funnel_users)):
         if number:
             table.add_section()
-        first = counts[0] if counts else 0
-        for step, (event, reached) in enumerate(zip(flow.steps, counts)):
-            before = counts[step - 1] if step else None
+        first = users[0] if users else 0
+        for step, (event, reached, people) in enumerate(zip(flow.steps, counts, users)):
+            before = users[step - 1] if step else None
             cells: list[str | Text] = [
                 escape(flow.name) if step == 0 else "",
                 str(step + 1),
                 escape(event),
+                f"{people:,}",
+                "" if before is None else percent(people, before),
                 f"{reached:,}",
-                "" if before is None else percent(reached, before),
             ]
             if bar_width >= 6:
-                cells.append(Text(bar(reached, first, bar_width), style="green"))
+                cells.append(Text(bar(people, first, bar_width), style="green"))
             table.add_row(*cells)
     return table
 

@@ -42,15 +42,23 @@ def test_the_summary_counts_every_event_name_with_its_share(run_examples: Any) -
     assert re.search(rf"All events\s+{stats.events:,}\s+100.0%", shown)
 
 
-def test_the_summary_shows_each_funnel_with_step_to_step_conversion(run_examples: Any) -> None:
+def test_the_summary_shows_each_funnel_in_users_with_the_entries_beside(
+    run_examples: Any,
+) -> None:
     result, _ = run_examples(users=60)
-    shown = render(result)
-    for flow, counts in zip(result.product.flows.flows, result.stats.funnels):
-        assert counts == sorted(counts, reverse=True), "a funnel never grows"
-        for step in range(1, len(counts)):
-            conversion = f"{100 * counts[step] / counts[step - 1]:.1f}%"
-            line = rf"{step + 1}\s+{re.escape(flow.steps[step])}\s+{counts[step]:,}\s+{conversion}"
+    shown = render(result, width=140)
+    stats = result.stats
+    for flow, entries, users in zip(result.product.flows.flows, stats.funnels, stats.funnel_users):
+        assert users == sorted(users, reverse=True), "a funnel never grows"
+        assert all(u <= e for u, e in zip(users, entries)) and users[0] <= stats.users
+        for step in range(len(users)):
+            conversion = f"{100 * users[step] / users[step - 1]:.1f}%" if step else ""
+            line = (
+                rf"{step + 1}\s+{re.escape(flow.steps[step])}\s+{users[step]:,}\s+"
+                rf"{re.escape(conversion)}\s+{entries[step]:,}"
+            )
             assert re.search(line, shown), (flow.name, step)
+    assert "Users: who reached the step at least once" in shown
 
 
 def test_the_summary_shows_churn_weeks_files_seed_and_the_repeat_command(
