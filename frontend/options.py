@@ -369,7 +369,9 @@ def _events_default(state: _State) -> str:
     """A previous run's file, else the newest Sheets export of an events tab here, else the
     bundled example."""
     remembered = state.defaults.get("events")
-    found = remembered or exported_events(".") or example_path("events.csv")
+    # The example through its real path: examples/events.csv in a checkout, not the package's
+    # link to it.
+    found = remembered or exported_events(".") or os.path.realpath(example_path("events.csv"))
     return display_path(found)
 
 
@@ -519,8 +521,8 @@ def _ask_all(
     answers, given = state.answers, state.given
     if any(answers[q] is None for q in ("output", "events", "flows", "lookup", "users")):
         console.print(
-            "[dim]Enter accepts the answer shown; typing replaces it (→ or End to edit it); Tab "
-            "completes paths; Ctrl-C cancels.[/]",
+            "[dim]Enter accepts the answer shown; typing replaces it; → edits it; Tab completes; "
+            "Ctrl-C cancels.[/]",
             highlight=False,
             soft_wrap=True,
         )

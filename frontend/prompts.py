@@ -276,11 +276,11 @@ def ask_existing_folder(
 
 # What each format is, in the words of someone who has to load it (README, Output formats).
 FORMAT_TITLES = {
-    "json": "json: one JSON array per file, flat events (a warehouse, DuckDB, any reader)",
-    "jsonl": "jsonl: JSON Lines, flat events",
-    "amplitude": "amplitude: Amplitude's Batch Event Upload events",
-    "mixpanel": "mixpanel: Mixpanel's Import API events, and user profiles",
-    "segment": "segment: Segment track calls, and identify calls",
+    "json": "json: flat events, a JSON array per file",
+    "jsonl": "jsonl: flat events, one per line",
+    "amplitude": "amplitude: Amplitude's Batch Event Upload",
+    "mixpanel": "mixpanel: Mixpanel's Import API, and profiles",
+    "segment": "segment: Segment track and identify calls",
     "posthog": "posthog: PostHog capture events",
 }
 
