@@ -243,12 +243,15 @@ class _State:
     def per_user(self) -> Calibration:
         """The calibration of this sheet, format and window (made once, reused for every number
         of users typed)."""
-        config = self.config(users=self.answers["users"] or CALIBRATION_USERS)
+        users = self.answers["users"]
+        config = self.config(users=users or CALIBRATION_USERS)
         key = (config.events_path, config.flows_path, config.lookup_path, config.format,
                config.gzip, config.days)  # fmt: skip
         if self.calibration is None or self.calibration[0] != key:
             config.check()  # the bounds (a window before 1900, say) before anything runs
-            self.calibration = (key, calibrate(config, self.product, timer=self.timer))
+            # Users still to be asked: the full calibration, while the person reads the question.
+            sample = None if users else CALIBRATION_USERS
+            self.calibration = (key, calibrate(config, self.product, None, self.timer, sample))
         return self.calibration[1]
 
 

@@ -23,7 +23,7 @@ from . import layout
 from .clock import DAY_MS
 from .errors import NoRoomError
 from .formats import FORMATS
-from .limits import CALIBRATION_USERS, CONFIRM_BYTES, CONFIRM_SECONDS
+from .limits import CALIBRATION_MIN_USERS, CALIBRATION_USERS, CONFIRM_BYTES, CONFIRM_SECONDS
 from .output import free_space
 from .params import Params
 from .record import RunRecord, UserNames, user_bytes
@@ -117,20 +117,27 @@ def _parallel(users: int, chunk_users: int, workers: int) -> int:
     return max(1, min(workers, chunks, os.cpu_count() or 1))
 
 
+def sample_size(users: int) -> int:
+    """How many users calibrate a run of ``users``: CALIBRATION_USERS, but at most a tenth of the
+    run (at least CALIBRATION_MIN_USERS), so that a small run does not pay for its estimate a
+    large share of its own cost."""
+    return max(1, min(users, max(CALIBRATION_MIN_USERS, min(CALIBRATION_USERS, users // 10))))
+
+
 def calibrate(
     config: RunConfig,
     product: Product,
     params: Params | None = None,
     timer: Timer | None = None,
-    sample: int = CALIBRATION_USERS,
+    sample: int | None = None,
 ) -> Calibration:
-    """Generate ``sample`` users of the run's sheet, in its format, in memory (fewer when the run
-    has fewer users); ``timer`` (seconds, e.g. ``time.perf_counter``) measures them.  The result
-    depends on the sheet, the format, gzip and the window, not on the number of users, so one
-    calibration serves every number of users asked."""
+    """Generate ``sample`` users of the run's sheet (by default :func:`sample_size` of the run's
+    users), in its format, in memory; ``timer`` (seconds, e.g. ``time.perf_counter``) measures
+    them.  The result depends on the sheet, the format, gzip and the window, not on the number of
+    users, so one calibration serves every number of users asked."""
     params = params or Params(backfill_days=config.days)
-    sample = max(1, min(sample, config.users))
-    return _calibrate(product, params, config.end_ms, config.format, config.gzip, sample, timer)
+    count = sample_size(config.users) if sample is None else max(1, sample)
+    return _calibrate(product, params, config.end_ms, config.format, config.gzip, count, timer)
 
 
 def estimate_run(
@@ -138,7 +145,7 @@ def estimate_run(
     product: Product,
     params: Params | None = None,
     timer: Timer | None = None,
-    sample: int = CALIBRATION_USERS,
+    sample: int | None = None,
     calibration: Calibration | None = None,
 ) -> Estimate:
     """Estimate a new run from a calibration on users of its own sheet (:func:`calibrate`, or

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from generator import (
+    CALIBRATION_USERS,
     CONFIRM_BYTES,
     CONFIRM_SECONDS,
     ContinueConfig,
@@ -25,6 +26,7 @@ from generator import (
     load_product,
     parse_iso,
 )
+from generator.estimate import sample_size
 from tests.helpers import SMALL_CHUNKS, continue_run, example, examples_config
 
 PRODUCT = load_product(example("events.csv"), example("flows.csv"), example("lookup_table.csv"))
@@ -42,7 +44,7 @@ def test_the_estimate_is_within_a_quarter_of_the_run(
 ) -> None:
     config = examples_config(os.path.join(tmp_path, "out"), users=600, seed=8, days=30,
                              format=fmt, gzip=compress, chunk_users=SMALL_CHUNKS * 10)  # fmt: skip
-    estimate = estimate_run(config, PRODUCT)
+    estimate = estimate_run(config, PRODUCT, sample=CALIBRATION_USERS)
     result = generate(config, PRODUCT)
     assert 0.75 < estimate.events / result.stats.events < 1.25, (estimate, result.stats.events)
     assert 0.75 < estimate.bytes / on_disk(result.files) < 1.25, (estimate, result.files)
@@ -53,11 +55,18 @@ def test_the_same_answers_give_the_same_estimate_in_proportion_to_the_users() ->
     config = examples_config("out", users=1000, days=30)
     first = estimate_run(config, PRODUCT)
     assert estimate_run(config, PRODUCT) == first
-    more = estimate_run(dataclasses.replace(config, users=10_000), PRODUCT)
-    assert more.events == pytest.approx(10 * first.events, rel=1e-3)
-    assert more.bytes == pytest.approx(10 * first.bytes, rel=1e-3)
-    # A small run is calibrated on its own users only: cheap, and still the same per user.
-    small = estimate_run(dataclasses.replace(config, users=7), PRODUCT)
+    per_user = calibrate(config, PRODUCT)
+    one = estimate_run(config, PRODUCT, calibration=per_user)
+    more = estimate_run(dataclasses.replace(config, users=10_000), PRODUCT, calibration=per_user)
+    assert more.events == pytest.approx(10 * one.events, rel=1e-3)
+    assert more.bytes == pytest.approx(10 * one.bytes, rel=1e-3)
+
+
+def test_a_small_run_pays_for_its_estimate_a_tenth_of_its_users_at_most() -> None:
+    assert [sample_size(n) for n in (1, 7, 20, 150, 1000, 2000, 10**8)] == [
+        1, 7, 20, 20, 100, 200, 200,
+    ]  # fmt: skip
+    small = estimate_run(examples_config("out", users=7, days=30), PRODUCT)
     assert small.sample == 7 and small.events > 0
 
 
