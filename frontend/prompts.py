@@ -45,11 +45,12 @@ def fresh_answer(question: questionary.Question) -> questionary.Question:
     """Show ``question``'s default selected, so that what is typed replaces it.
 
     prompt_toolkit's shift-selection mode already replaces a selection with a typed character and
-    deletes it on Backspace; three keys need help: a pasted text and questionary's own ``/`` (for
-    paths) would be added after the selection, and Tab would complete a text that the next key
-    then replaces.  Enter with a completion menu open that nobody chose from accepts the answer
-    (questionary's path prompt would only close the menu, so a person typing fast had to press
-    Enter twice, depending on how quickly the completions arrived).
+    deletes it on Backspace; four keys need help: a pasted text and questionary's own ``/`` (for
+    paths) would be added after the selection, Tab would complete a text that the next key then
+    replaces, and Ctrl-C would wait a second (with a selection it starts emacs' ``c-c >``).
+    Enter with a completion menu open that nobody chose from accepts the answer (questionary's
+    path prompt would only close the menu, so a person typing fast had to press Enter twice,
+    depending on how quickly the completions arrived).
     """
     app = question.application
     buffer = app.current_buffer
@@ -74,6 +75,7 @@ def fresh_answer(question: questionary.Question) -> questionary.Question:
         again(event)
 
     @keys.add("tab", filter=selected, eager=True)
+    @keys.add("c-c", filter=selected, eager=True)  # else a prefix of emacs' "c-c >": 1 s late
     def _keep(event: KeyPressEvent) -> None:
         buffer.exit_selection()
         again(event)

@@ -614,3 +614,11 @@ def test_a_column_the_chosen_format_sets_itself_is_refused_before_the_run(
     assert main(["--check", *files, "--format", "mixpanel"]) == 2
     assert "sets itself" in capsys.readouterr().err
     assert main(["--check", *files]) == 0
+
+
+def test_ctrl_c_over_the_answer_shown_cancels_at_once() -> None:
+    """With a selection, Ctrl-C starts emacs' ``c-c >``: it must not wait for a second key."""
+    with keys("\x03") as kwargs, pytest.raises(KeyboardInterrupt):
+        prompts.ask_users(**kwargs)
+    with keys("\x03") as kwargs, pytest.raises(KeyboardInterrupt):
+        prompts.ask_file("Events CSV file:", example("events.csv"), **kwargs)
