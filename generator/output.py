@@ -210,11 +210,6 @@ def check_writable(folder: str) -> None:
         raise UsageError(
             f"cannot create the output folder {folder}: {ancestor} is a file; choose another folder"
         )
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"cannot write into {ancestor} (permission denied), so output folder {folder} "
-            f"cannot be {'written' if ancestor == path else 'created'}; choose another folder"
-        )
     try:
         read_only = bool(os.statvfs(ancestor).f_flag & os.ST_RDONLY)
     except OSError:
@@ -223,6 +218,11 @@ def check_writable(folder: str) -> None:
         raise UsageError(
             f"output folder {folder} is on a read-only file system ({ancestor}); choose another "
             f"folder"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"cannot write into {ancestor} (permission denied), so output folder {folder} "
+            f"cannot be {'written' if ancestor == path else 'created'}; choose another folder"
         )
 
 

@@ -295,7 +295,7 @@ def test_a_file_size_limit_in_a_real_process_ends_with_one_message(
 # -- a full disk -----------------------------------------------------------------------------------
 
 
-def _mount_small_tmpfs(mountpoint: str) -> list[str] | None:
+def _mount_small_tmpfs(mountpoint: str, options: str = "size=1m") -> list[str] | None:
     """Mount a 1 MB tmpfs; return the command prefix that sees it, or None when impossible.
 
     As root (CI) a plain mount works where the container allows it; otherwise a user and mount
@@ -303,14 +303,14 @@ def _mount_small_tmpfs(mountpoint: str) -> list[str] | None:
     """
     if os.geteuid() == 0:
         done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountpoint], capture_output=True
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", mountpoint], capture_output=True
         )
         if done.returncode == 0:
             return []
     unshare = shutil.which("unshare")
     if unshare:
         probe = subprocess.run(
-            [unshare, "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {mountpoint}"],
+            [unshare, "-rm", "sh", "-c", f"mount -t tmpfs -o {options} tmpfs {mountpoint}"],
             capture_output=True,
         )
         if probe.returncode == 0:
@@ -319,18 +319,20 @@ def _mount_small_tmpfs(mountpoint: str) -> list[str] | None:
                 "-rm",
                 "sh",
                 "-c",
-                f'mount -t tmpfs -o size=1m tmpfs {mountpoint} && "$@"',
+                f'mount -t tmpfs -o {options} tmpfs {mountpoint} && "$@"',
                 "sh",
             ]
     return None
 
 
-def _on_a_small_disk(script: Callable[[str], str]) -> subprocess.CompletedProcess[str]:
+def _on_a_small_disk(
+    script: Callable[[str], str], options: str = "size=1m"
+) -> subprocess.CompletedProcess[str]:
     """Run the shell ``script(mountpoint)`` with a 1 MB tmpfs mounted there (skip the test where
     none can be mounted).  In a private namespace the mount lives only as long as one command,
     so everything a test does on the disk is one script."""
     with tempfile.TemporaryDirectory() as mountpoint:
-        prefix = _mount_small_tmpfs(mountpoint)
+        prefix = _mount_small_tmpfs(mountpoint, options)
         if prefix is None:
             pytest.skip("cannot mount a small tmpfs here (no root, no user namespaces)")
         try:
@@ -382,6 +384,17 @@ def test_a_run_estimated_larger_than_the_disk_is_refused_before_it_writes() -> N
     assert done.stderr.startswith("error: this run needs about ")
     assert "free; give fewer users, another output folder, or --force" in done.stderr
     assert "out" not in done.stdout.split(), "nothing was written"
+
+
+def test_an_output_folder_on_a_read_only_disk_is_refused_before_anything() -> None:
+    def script(mountpoint: str) -> str:
+        out = os.path.join(mountpoint, "out")
+        return f"{sys.executable} {SCRIPT} {_flags(out, 3)}; echo status=$?"
+
+    done = _on_a_small_disk(script, "size=1m,ro")
+    assert "status=2" in done.stdout, (done.stdout, done.stderr)
+    assert done.stderr.startswith("error: output folder ")
+    assert "is on a read-only file system" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_ctrl_c_during_the_final_renames_waits_for_them(
