@@ -131,3 +131,13 @@ def test_in_a_terminal_progress_is_a_bar_with_users_events_rate_and_time_left() 
     assert "1,500/2,000 users" in last and "150,000 events" in last
     assert "25,000 events/s" in last
     assert re.search(r"left 0:00:0\d", last)
+
+
+def test_a_chunk_of_more_than_1000_files_shows_its_last_file_last(run_examples: Any) -> None:
+    from generator.layout import events_name
+
+    result, _ = run_examples(users=5)
+    names = [events_name("events/part-00000", n, "json", 1100) for n in range(1100)]
+    result.files = [(name, 10) for name in reversed(names)]
+    shown = render(result)
+    assert "events/part-00000-0000.json … part-00000-1099.json (1,100 files)" in shown
