@@ -28,7 +28,7 @@ try:
 
     from rich.console import Console
 
-    from frontend.options import Plan, gather
+    from frontend.options import Plan, cost_line, gather
     from frontend.progress import progress_shown
     from frontend.summary import as_markup, print_summary
     from generator import (
@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--end", metavar="TIMESTAMP", help="end time, ISO 8601 (default: now); no event is after it"
     )
+    parser.add_argument(
+        "--allow-future",
+        action="store_true",
+        help="accept an --end in the future (refused by default: the tools reject or hide "
+        "events from the future)",
+    )
     parser.add_argument("--days", metavar="N", help="backfill window in days (default: 90)")
     parser.add_argument(
         "--workers", metavar="N", default=None, help="worker processes (default: number of cores)"
@@ -90,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="replace a previous run (or the remains of an incomplete one) in the output folder",
+        help="replace a previous run (or the remains of an incomplete one) in the output folder; "
+        "also run when the estimate says the run will not fit on the disk",
     )
     parser.add_argument(
         "--check",
@@ -276,10 +283,18 @@ def _main(argv: Sequence[str] | None) -> int:
             if prepare_send(args):
                 return send_shown(args, console, errors)
         plan = gather(
-            args, datetime.now(UTC), interactive=interactive, console=asked_on, **prompt_kwargs
+            args,
+            lambda: datetime.now(UTC),
+            interactive=interactive,
+            console=asked_on,
+            timer=time.perf_counter,
+            **prompt_kwargs,
         )
         for warning in plan.warnings:
             errors.print(f"[yellow]warning:[/] {as_markup(warning)}", soft_wrap=True)
+        cost = cost_line(plan)
+        if cost is not None:
+            console.print(as_markup(cost), soft_wrap=True, highlight=False)
         console.print(_announcement(plan), soft_wrap=True)
         started = time.monotonic()
         with progress_shown(console, _users(plan)) as progress:
@@ -297,7 +312,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print_summary(console, result, plan.seed_chosen, time.monotonic() - started, _program())
     except KeyboardInterrupt:
         where = as_markup(result.config.output_dir)
-        errors.print(f"[bold]Cancelled[/] (the run in {where} is complete)")
+        errors.print(f"[bold]Cancelled[/] (the run in {where} is complete)", soft_wrap=True)
         return EXIT_CANCELLED
     if args.send is not None:  # the run is complete: send it (frontend/send.py)
         return send_shown(args, console, errors, result.config.output_dir)

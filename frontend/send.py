@@ -39,8 +39,8 @@ from .summary import as_markup
 
 # Flags that make (or continue) a run; without any of them, --send sends the run in --output.
 _RUN_FLAGS = (
-    "events", "flows", "lookup", "users", "replay", "seed", "end", "days", "format", "gzip",
-    "max_file_mb", "continue_run", "dask", "force",
+    "events", "flows", "lookup", "users", "replay", "seed", "end", "allow_future", "days",
+    "format", "gzip", "max_file_mb", "continue_run", "dask", "force",
 )  # fmt: skip
 
 # Where to look once the events are there (the tools' own names for their screens).

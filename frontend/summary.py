@@ -159,20 +159,27 @@ def _shown_steps(steps: int) -> list[int | None]:
 
 
 def funnels_table(result: RunResult, width: int) -> Table:
-    """The first flows of the sheet as funnels (the most entered: rank is position), then one row
-    for the rest; a very long flow shows its first steps and its last."""
+    """Each flow as a funnel, as the analytics tools draw one: the users who reached each step (at
+    least once), the conversion from the step before, and, beside them, how many times the step
+    was reached (entries: a user goes through a flow again and again).  The first flows of the
+    sheet (the most entered: rank is position), then one row for the rest; a very long flow shows
+    its first steps and its last."""
     table = Table(
         title="Funnels",
-        caption="Conversion: the share of the step before that reached this step",
+        caption="Users: who reached the step at least once; Conversion: of the users at the step "
+        "before; Entries: times the step was reached",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
+    stats = result.stats
     all_flows = result.product.flows.flows
     flows = all_flows[:MAX_FLOW_ROWS]
-    funnels = result.stats.funnels[:MAX_FLOW_ROWS]
+    funnels = stats.funnels[:MAX_FLOW_ROWS]
+    people_by_step = stats.funnel_users[:MAX_FLOW_ROWS]
     most = max((max(counts, default=0) for counts in funnels), default=0)
-    reached_width = max(len("Reached"), len(f"{most:,}"))
+    users_width = max(len("Users"), len(f"{max(stats.users, 1):,}"))
+    entries_width = max(len("Entries"), len(f"{most:,}"))
     flow_width = max((len(name_cell(f.name)) for f in flows), default=4)
     event_width = max(
         (
@@ -184,37 +191,39 @@ def funnels_table(result: RunResult, width: int) -> Table:
         default=5,
     )
     # The numbers are never cut; the bar gets what is left of the width, if enough.
-    taken = flow_width + 4 + event_width + reached_width + len("Conversion") + 2 * 6 + 12
-    bar_width = min(30, width - taken)
+    taken = flow_width + 4 + event_width + users_width + len("Conversion") + entries_width
+    bar_width = min(30, width - taken - 2 * 7 - 12)
     # On a narrow screen names wrap; numbers never do.
-    table.add_column("Flow")
+    table.add_column("Flow", overflow="fold")  # a long name folds, never loses its end
     table.add_column("Step", justify="right", no_wrap=True, min_width=4)
-    table.add_column("Event")
-    table.add_column("Reached", justify="right", no_wrap=True, min_width=reached_width)
+    table.add_column("Event", overflow="fold")
+    table.add_column("Users", justify="right", no_wrap=True, min_width=users_width)
     table.add_column("Conversion", justify="right", no_wrap=True, min_width=len("Conversion"))
+    table.add_column("Entries", justify="right", no_wrap=True, min_width=entries_width)
     if bar_width >= 6:
         table.add_column("", no_wrap=True)
-    blank = [""] * (6 if bar_width >= 6 else 5)
-    for number, (flow, counts) in enumerate(zip(flows, funnels)):
+    blank = [""] * (7 if bar_width >= 6 else 6)
+    for number, (flow, counts, users) in enumerate(zip(flows, funnels, people_by_step)):
         if number:
             table.add_section()
-        first = counts[0] if counts else 0
+        first = users[0] if users else 0
         for step in _shown_steps(min(len(flow.steps), len(counts))):
             if step is None:
                 hidden = len(flow.steps) - MAX_STEP_ROWS
                 table.add_row("", "…", f"[dim]{hidden:,} more steps[/]", *blank[3:])
                 continue
-            reached = counts[step]
-            before = counts[step - 1] if step else None
+            people = users[step]
+            before = users[step - 1] if step else None
             cells: list[str | Text] = [
                 name_cell(flow.name) if step == 0 else "",
                 str(step + 1),
                 name_cell(flow.steps[step]),
-                f"{reached:,}",
-                "" if before is None else percent(reached, before),
+                f"{people:,}",
+                "" if before is None else percent(people, before),
+                f"{counts[step]:,}",
             ]
             if bar_width >= 6:
-                cells.append(Text(bar(reached, first, bar_width), style="green"))
+                cells.append(Text(bar(people, first, bar_width), style="green"))
             table.add_row(*cells)
     if len(all_flows) > MAX_FLOW_ROWS:
         more = len(all_flows) - MAX_FLOW_ROWS

@@ -7,7 +7,7 @@ The core never prints, prompts or reads the clock; the terminal front (``event_g
 - inputs: ``csvtext``, ``spec``, ``headers``, ``loaders``
 - model: ``ranks``, ``streams``, ``users``, ``walker``
 - output: ``layout``, ``encoders``, ``formats``, ``writers``, ``output``
-- run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``check``
+- run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``estimate``, ``check``
 - delivery: ``delivery/`` (``--send``: the tools' rules, the run's files, HTTP, the journal)
 """
 
@@ -17,20 +17,34 @@ from .csvtext import printable, shown
 from .delivery import TOOLS, SendConfig, SendProgress, SendResult, destination, send_run
 from .delivery import tool_for as send_tool
 from .delivery.runfiles import run_format
+from .distributed import check_address
 from .errors import (
     EXIT_CANCELLED,
     EXIT_OK,
     DeliveryError,
     GeneratorError,
     InputError,
+    NoRoomError,
     OutputError,
     OutputExistsError,
     OutputInUseError,
     UsageError,
 )
+from .estimate import (
+    Calibration,
+    Estimate,
+    calibrate,
+    check_room,
+    estimate_continue,
+    estimate_run,
+    size_text,
+)
 from .formats import DEFAULT_FORMAT, FORMATS, check_names
 from .layout import RUN_FILE
 from .limits import (
+    CALIBRATION_USERS,
+    CONFIRM_BYTES,
+    CONFIRM_SECONDS,
     DEFAULT_CHUNK_USERS,
     DEFAULT_DAYS,
     DEFAULT_MAX_FILE_MB,
@@ -45,7 +59,15 @@ from .limits import (
     MIN_FILE_MB,
 )
 from .loaders import load_events, load_flows, load_lookup, load_product
-from .output import FolderState, Inspection, check_free, check_lookup_name, inspect
+from .output import (
+    FolderState,
+    Inspection,
+    check_free,
+    check_lookup_name,
+    check_writable,
+    free_space,
+    inspect,
+)
 from .params import MODEL_VERSION, Params
 from .record import RunRecord, read_record
 from .runner import (
@@ -54,6 +76,7 @@ from .runner import (
     RunConfig,
     RunResult,
     carry_on,
+    check_continue,
     generate,
 )
 from .spec import EventsSpec, FlowsSpec, LookupSpec, Product
@@ -62,6 +85,9 @@ from .streams import new_seed
 FORMAT_NAMES = tuple(FORMATS)
 
 __all__ = [
+    "CALIBRATION_USERS",
+    "CONFIRM_BYTES",
+    "CONFIRM_SECONDS",
     "DEFAULT_CHUNK_USERS",
     "DEFAULT_DAYS",
     "DEFAULT_FORMAT",
@@ -82,8 +108,10 @@ __all__ = [
     "MODEL_VERSION",
     "RUN_FILE",
     "TOOLS",
+    "Calibration",
     "ContinueConfig",
     "DeliveryError",
+    "Estimate",
     "EventsSpec",
     "FlowsSpec",
     "FolderState",
@@ -91,6 +119,7 @@ __all__ = [
     "InputError",
     "Inspection",
     "LookupSpec",
+    "NoRoomError",
     "OutputError",
     "OutputExistsError",
     "OutputInUseError",
@@ -104,12 +133,20 @@ __all__ = [
     "SendProgress",
     "SendResult",
     "UsageError",
+    "calibrate",
     "carry_on",
+    "check_address",
+    "check_continue",
     "check_free",
     "check_inputs",
     "check_lookup_name",
     "check_names",
+    "check_room",
+    "check_writable",
     "destination",
+    "estimate_continue",
+    "estimate_run",
+    "free_space",
     "generate",
     "inspect",
     "iso",
@@ -126,5 +163,6 @@ __all__ = [
     "send_run",
     "send_tool",
     "shown",
+    "size_text",
     "to_ms",
 ]

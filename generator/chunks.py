@@ -84,7 +84,7 @@ def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
     stats = WalkStats.for_product(product)
     events = EventFiles(
         job.staged(layout.EVENTS),
-        layout.events_stem(job.run_number, chunk),
+        layout.events_stem(job.run_number, chunk, len(job.chunks)),
         fmt.framing,
         job.compress,
         job.max_bytes,

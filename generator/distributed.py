@@ -47,17 +47,19 @@ ADDRESS = re.compile(
 )
 
 
-def connect(address: str) -> Cluster:
-    """Connect to the scheduler at ``address``, or say why not (exit status 2: nothing written).
-
-    An address that cannot be one (``nonsense``) is refused at once: Dask itself would try to
-    reach it for 40 seconds and then fail with a traceback.
-    """
+def check_address(address: str) -> None:
+    """Refuse an address that cannot be a scheduler's (``nonsense``) at once, before any question
+    or file: Dask itself would try to reach it for 40 seconds and then fail with a traceback."""
     if not ADDRESS.fullmatch(address.strip()):
         raise UsageError(
             f"--dask: {address!r} is not a scheduler address; give one as the scheduler prints "
             f"it, for example tcp://10.0.0.5:8786"
         )
+
+
+def connect(address: str) -> Cluster:
+    """Connect to the scheduler at ``address``, or say why not (exit status 2: nothing written)."""
+    check_address(address)
     try:
         dask_distributed = _module()
     except ImportError:

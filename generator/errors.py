@@ -76,6 +76,13 @@ class OutputInUseError(GeneratorError):
     exit_status = EXIT_BAD_INPUT
 
 
+class NoRoomError(GeneratorError):
+    """The run is estimated larger than the free space of its output's file system; refused before
+    anything is written (``--force`` tries anyway)."""
+
+    exit_status = EXIT_BAD_INPUT
+
+
 class OutputError(GeneratorError):
     """Writing the output failed part-way (disk full, permission denied); nothing complete-looking
     was left behind."""

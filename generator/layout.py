@@ -8,6 +8,8 @@ one of those files asks this module, so a name is spelled once.
 
     <output>/
       events/part-CCCCC-SSS.<ext>[.gz]            a first run: chunk CCCCC, file SSS of the chunk
+                                                  (wider numbers where a run has more chunks,
+                                                  or a chunk more files: they still sort)
       events/run-NNN-part-CCCCC-SSS.<ext>[.gz]    continue number NNN
       lookup_table/<lookup name>.csv              one row per user
       lookup_table/[run-NNN-]profiles-<tool>.jsonl  user profiles, for the tools that want them
@@ -46,13 +48,29 @@ def run_prefix(run_number: int) -> str:
     return f"run-{run_number:03d}-" if run_number else ""
 
 
-def events_stem(run_number: int, chunk: int) -> str:
-    """The events files of one chunk are ``<stem>-SSS.<extension>``."""
-    return f"{run_prefix(run_number)}part-{chunk:05d}"
+CHUNK_DIGITS = 5  # part-00000 to part-99999: a run with more chunks numbers them all wider
+SEQUENCE_DIGITS = 3  # -000 to -999: a chunk with more files numbers them all wider
 
 
-def events_name(stem: str, sequence: int, extension: str) -> str:
-    return f"{stem}-{sequence:03d}.{extension}"
+def _digits(count: int, at_least: int) -> int:
+    """Digits that number ``count`` items from 0 (at least ``at_least``)."""
+    return max(at_least, len(str(max(0, count - 1))))
+
+
+def events_stem(run_number: int, chunk: int, chunks: int = 0) -> str:
+    """The events files of one chunk are ``<stem>-SSS.<extension>``.
+
+    ``chunks`` is the run's number of chunks: every chunk number of a run has the same width, so
+    the names sort in chunk order (five digits unless a run has more than 100,000 chunks).
+    """
+    return f"{run_prefix(run_number)}part-{chunk:0{_digits(chunks, CHUNK_DIGITS)}d}"
+
+
+def events_name(stem: str, sequence: int, extension: str, files: int = 0) -> str:
+    """File ``sequence`` of a chunk of ``files`` files.  Every number of a chunk has the same
+    width, so the names sort in the order they were written (three digits, unless the chunk has
+    more than 1,000 files; then the chunk's files are renamed when it ends, see ``writers``)."""
+    return f"{stem}-{sequence:0{_digits(files, SEQUENCE_DIGITS)}d}.{extension}"
 
 
 def lookup_name(name: str) -> str:
@@ -89,9 +107,17 @@ def part_saved(chunk: int) -> str:
     return os.path.join(PARTS, f"saved-{chunk:05d}.json")
 
 
+# The longest path a run writes inside the output folder (a continue's gzipped events file being
+# written in the staging folder), with room for wider numbers: the output folder's own path must
+# leave this much of the system's limit on a path's length.
+LONGEST_INSIDE = len(
+    os.path.join(STAGING, EVENTS, "run-999-part-0000000-0000.jsonl.gz" + TEMP_SUFFIX)
+)
+
+
 # What each of our folders may hold for it to count as ours (anything else is someone's work).  A
 # TEMP_SUFFIX, removed before matching, is a file being written.
-EVENTS_FILE = re.compile(r"(?:run-([0-9]{3,})-)?part-[0-9]+-[0-9]+\.(?:json|jsonl)(?:\.gz)?")
+EVENTS_FILE = re.compile(r"(?:run-([0-9]{3,})-)?part-[0-9]{5,}-[0-9]{3,}\.(?:json|jsonl)(?:\.gz)?")
 LOOKUP_FILE = re.compile(r"(?:run-([0-9]{3,})-)?profiles-[a-z]+\.jsonl|.+\.csv", re.DOTALL)
 CONFIG_FILE = re.compile(r".+\.json", re.DOTALL)
 OURS = {EVENTS: EVENTS_FILE, LOOKUP: LOOKUP_FILE, CONFIG: CONFIG_FILE}

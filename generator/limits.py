@@ -25,6 +25,10 @@ MAX_FILE_MB = 1_000_000.0  # a terabyte per file; more is a typo (and 1e303 over
 MB = 1_000_000
 DEFAULT_CHUNK_USERS = 1000  # users per chunk (one events file each): fixed by the run, never by
 MAX_CHUNK_USERS = 1_000_000  # the number of workers, so workers never change the output
+CALIBRATION_USERS = 200  # users generated in memory to estimate a run (0.1 s with the examples)
+CALIBRATION_MIN_USERS = 20  # ... or a tenth of the run's users, not fewer than this
+CONFIRM_BYTES = 10 * 10**9  # in a terminal, a run estimated larger than this asks to go on
+CONFIRM_SECONDS = 10 * 60  # ... and so does one estimated longer than this
 EARLIEST_MS = -2_208_988_800_000  # 1900-01-01: dates before it are mistakes, not data
 LATEST_MS = 253_370_764_800_000  # 9999-01-01: later dates cannot be written as ISO 8601
 

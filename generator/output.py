@@ -159,6 +159,74 @@ def inspect(folder: str) -> Inspection:
     return Inspection(state, tuple(found), tuple(links))
 
 
+def _existing_ancestor(path: str) -> str:
+    """The nearest folder above ``path`` (or ``path`` itself) that exists."""
+    path = os.path.abspath(path)
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def free_space(folder: str) -> int:
+    """Bytes free for this user on the file system that holds (or will hold) ``folder``."""
+    try:
+        info = os.statvfs(_existing_ancestor(folder))
+    except OSError as exc:
+        raise UsageError(f"cannot look into {folder}: {exc.strerror or exc}") from None
+    return info.f_bavail * info.f_frsize
+
+
+def check_writable(folder: str) -> None:
+    """Refuse an output folder that could not be created or written, before anything is written:
+    a name longer than the file system allows, a place under a file, without permission, or on a
+    read-only file system.  (``prepare`` would fail on them too, but only after every question.)
+    """
+    _check_name(folder)
+    path = os.path.abspath(folder)
+    ancestor = _existing_ancestor(path)
+    try:
+        name_max = os.pathconf(ancestor, "PC_NAME_MAX")
+        path_max = os.pathconf(ancestor, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for part in path.split(os.sep):
+        if len(os.fsencode(part)) > name_max:
+            shown = part if len(part) <= 40 else part[:39] + "…"
+            raise UsageError(
+                f"the name {shown!r} in output folder {folder} is too long: "
+                f"{len(os.fsencode(part)):,} bytes, where this file system allows {name_max}; "
+                f"choose a shorter name"
+            )
+    if len(os.fsencode(path)) + 1 + layout.LONGEST_INSIDE >= path_max:
+        raise UsageError(
+            f"output folder {folder} is too deep: its path has {len(os.fsencode(path)):,} bytes, "
+            f"and the files inside it would pass the system's limit of {path_max:,}; choose a "
+            f"shorter path"
+        )
+    if os.path.islink(path):
+        inspect(folder)  # says what is wrong with a link
+    if ancestor == path and not os.path.isdir(path):
+        raise UsageError(f"output folder {folder} is a file; give a folder")
+    if not os.path.isdir(ancestor):
+        raise UsageError(
+            f"cannot create the output folder {folder}: {ancestor} is a file; choose another folder"
+        )
+    try:
+        read_only = bool(os.statvfs(ancestor).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise UsageError(
+            f"output folder {folder} is on a read-only file system ({ancestor}); choose another "
+            f"folder"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"cannot write into {ancestor} (permission denied), so output folder {folder} "
+            f"cannot be {'written' if ancestor == path else 'created'}; choose another folder"
+        )
+
+
 def describe(seen: Inspection) -> str:
     """A short description of what a folder holds, for messages and prompts."""
     if seen.state is FolderState.HOLDS_RUN:

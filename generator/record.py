@@ -12,6 +12,7 @@ own users (:func:`read_saved_chunk`) and memory stays flat whatever the number o
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import stat
@@ -34,6 +35,21 @@ VERSION = "0.1.0"
 GENERATOR = f"event-generator {VERSION}"
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # a record is a few hundred bytes; a continue adds ~200 each
 MAX_COUNTER = 1_000_000  # the day counters reset at a handful; a larger one was not written by us
+INPUTS = ("events", "flows", "lookup")  # the input files, as run.json names them
+DIGEST = "sha256:"  # how a digest is written: the algorithm, then the hex digits
+
+
+def file_digest(path: str) -> str:
+    """The digest of a file's bytes (``sha256:<hex>``), recorded for each input file, so that a
+    replay can tell whether a file changed since the run; empty when the file cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return ""
+    return DIGEST + digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,9 @@ class RunRecord:
     continued: tuple[Continued, ...] = ()
     generator: str = GENERATOR
     model: int = MODEL_VERSION  # the user model that made it (SPEC section 2's edition)
+    # The input files' digests (file_digest), in INPUTS order; written since digests were added,
+    # so a record without them (an older one) is still read, and a replay cannot check it.
+    digests: tuple[str, ...] = ()
     source: str = field(default="", compare=False)  # the file it was read from, for messages
 
     @property
@@ -86,6 +105,19 @@ class RunRecord:
     @property
     def new_users_so_far(self) -> int:
         return sum(c.new_users for c in self.continued)
+
+    def changed_inputs(self, events: str, flows: str, lookup: str) -> tuple[str, ...]:
+        """Which of the input files (``events``, ``flows``, ``lookup``) hold other bytes than the
+        run used: a replay of them does not write the same output.  Nothing for a record without
+        digests."""
+        if not self.digests:
+            return ()
+        paths = (events, flows, lookup)
+        return tuple(
+            name
+            for name, path, recorded in zip(INPUTS, paths, self.digests)
+            if file_digest(path) != recorded
+        )
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
@@ -107,6 +139,8 @@ class RunRecord:
             data["max_file_mb"] = self.max_file_mb
         if self.chunk_users != limits.DEFAULT_CHUNK_USERS:
             data["chunk_users"] = self.chunk_users
+        if self.digests:
+            data["digests"] = dict(zip(INPUTS, self.digests))
         if self.continued:
             data["continued"] = [
                 {
@@ -273,8 +307,21 @@ def read_record(path: str) -> RunRecord:
             "chunk_users", 1, limits.MAX_CHUNK_USERS, limits.DEFAULT_CHUNK_USERS
         ),
         continued=_continued(data, source, users, end_ms),
+        digests=_digests(data, source),
         source=source,
     )
+
+
+def _digests(data: dict[str, Any], source: str) -> tuple[str, ...]:
+    """The ``digests`` field: absent in records written before it existed (nothing to check)."""
+    if "digests" not in data:
+        return ()
+    fields = _Fields(_Fields(data, source).object("digests"), source, "digests: ")
+    digests = tuple(fields.text(name) for name in INPUTS)
+    for name, digest in zip(INPUTS, digests):
+        if not digest.startswith(DIGEST):
+            raise fields.refuse(name, f"{DIGEST} and hex digits")
+    return digests
 
 
 def _continued(data: dict[str, Any], source: str, users: int, end_ms: int) -> tuple[Continued, ...]:

@@ -34,7 +34,7 @@ from .limits import (
 )
 from .loaders import load_product
 from .params import MODEL_VERSION, Params
-from .record import Continued, RunRecord, UserNames, read_record, split_saved_users
+from .record import Continued, RunRecord, UserNames, file_digest, read_record, split_saved_users
 from .spec import Product
 from .walker import WalkStats
 from .writers import AtomicFile, csv_rows, output_error
@@ -166,18 +166,7 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
     # record is read: a continue killed while swapping config/ left the record aside.
     staging = output.prepare_continue(request.output_dir)
     try:
-        record = read_record(os.path.join(request.output_dir, layout.RUN_FILE))
-        if record.model != MODEL_VERSION:
-            raise InputError(
-                f"this run was made by an earlier user model (model {record.model}; this "
-                f"generator has model {MODEL_VERSION}), whose saved user states mean something "
-                f"else; a continued run would mix the two: start a new run instead",
-                file=record.source,
-            )
-        config = _continued_config(request, record)
-        product = load_product(config.events_path, config.flows_path, config.lookup_path)
-        check_names(FORMATS[config.format], product.events)
-        output.check_lookup_name(product.lookup, config.output_dir)
+        config, record, product = _resolve_continue(request)
         number = len(record.continued) + 1
         if config.end_ms == record.end_ms:  # no time passed: nothing to write, nothing changes
             output.roll_back_continue(staging)
@@ -194,6 +183,35 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
         output.roll_back_continue(staging)  # (does nothing when the plan rolled back already)
         raise
     return RunResult(config, product, stats, files, number)
+
+
+def check_continue(request: ContinueConfig) -> tuple[RunConfig, RunRecord, Product]:
+    """What a continue of the run in ``request.output_dir`` would be, checked without touching the
+    folder: its record read, the flags given held to it, the end time after its end, the files
+    loaded.  Raises what :func:`carry_on` would, so that a continue chosen at a question, or in a
+    cron line, is refused before anything is written.  Returns the run as it will stand, the
+    record as it is, and the product its files hold.
+    """
+    check_workers(request.workers)
+    return _resolve_continue(request)
+
+
+def _resolve_continue(request: ContinueConfig) -> tuple[RunConfig, RunRecord, Product]:
+    """The run's record read and held to this version's model, the flags given held to it, the
+    files loaded and checked: what a continue will be."""
+    record = read_record(os.path.join(request.output_dir, layout.RUN_FILE))
+    if record.model != MODEL_VERSION:
+        raise InputError(
+            f"this run was made by an earlier user model (model {record.model}; this generator "
+            f"has model {MODEL_VERSION}), whose saved user states mean something else; a "
+            f"continued run would mix the two: start a new run instead",
+            file=record.source,
+        )
+    config = _continued_config(request, record)
+    product = load_product(config.events_path, config.flows_path, config.lookup_path)
+    check_names(FORMATS[config.format], product.events)
+    output.check_lookup_name(product.lookup, config.output_dir)
+    return config, record, product
 
 
 def _carry_out(
@@ -340,6 +358,10 @@ def record_of(config: RunConfig, events_written: int) -> RunRecord:
         gzip=config.gzip,
         max_file_mb=config.max_file_mb,
         chunk_users=config.chunk_users,
+        digests=tuple(
+            file_digest(path)
+            for path in (config.events_path, config.flows_path, config.lookup_path)
+        ),
     )
 
 
@@ -423,6 +445,7 @@ class _Continue:
             events_path=fresh.events_path,
             flows_path=fresh.flows_path,
             lookup_path=fresh.lookup_path,
+            digests=fresh.digests,
             end_ms=config.end_ms,
             events_written=previous.events_written + stats.events,
             max_file_mb=config.max_file_mb,

@@ -59,6 +59,9 @@ class WalkStats:
     events: int = 0
     by_event: list[int] = field(default_factory=list)
     funnels: list[list[int]] = field(default_factory=list)  # per flow, per step: times reached
+    # Per flow, per step: users who reached it at least once (what the analytics tools' funnels
+    # count).  Each user's reached steps are gathered in Walker.simulate and added when it ends.
+    funnel_users: list[list[int]] = field(default_factory=list)
     flow_entries: int = 0
     key_renewals: int = 0
     users: int = 0
@@ -76,12 +79,16 @@ class WalkStats:
         return cls(
             by_event=[0] * len(product.events.events),
             funnels=[[0] * len(f.steps) for f in product.flows.flows],
+            funnel_users=[[0] * len(f.steps) for f in product.flows.flows],
         )
 
     def merge(self, other: WalkStats) -> None:
         self.events += other.events
         self.by_event = [a + b for a, b in zip(self.by_event, other.by_event)]
         self.funnels = [[a + b for a, b in zip(x, y)] for x, y in zip(self.funnels, other.funnels)]
+        self.funnel_users = [
+            [a + b for a, b in zip(x, y)] for x, y in zip(self.funnel_users, other.funnel_users)
+        ]
         self.flow_entries += other.flow_entries
         self.key_renewals += other.key_renewals
         self.users += other.users
@@ -205,6 +212,15 @@ class Walker:
         self.clocks = Clocks(product)
         self.life = Life(params)
         self.properties = PropertyPlan(product.events, seed)
+        # Flow f's step s is number offsets[f] + s in one flat numbering of every step: the
+        # current user's reached steps are a set of these numbers (``_reached``).
+        self.step_offsets = [0]
+        for steps in self.plan.steps:
+            self.step_offsets.append(self.step_offsets[-1] + len(steps))
+        self.step_of = [
+            (f, s) for f, steps in enumerate(self.plan.steps) for s in range(len(steps))
+        ]
+        self._reached: set[int] = set()
         self.hour_bounds = (
             cumulative(_normalised(WEEKDAY_HOURS)),
             cumulative(_normalised(WEEKEND_HOURS)),
@@ -259,6 +275,7 @@ class Walker:
         segment.seen = []
         stats.users += 1
         stats.joined_before += user.before_window and since_ms == WRITE_ALL_MS
+        self._reached.clear()
         rng = self._rng  # one generator, seeded afresh for each day: cheaper than a new one
         while not user.churned:
             day = user.next_day
@@ -293,6 +310,9 @@ class Walker:
         """The user's share of the run's statistics, from the UTC days its events were written."""
         if user.churned:
             stats.churned += 1
+        for number in self._reached:  # each step the user reached, counted once per user
+            flow, step = self.step_of[number]
+            stats.funnel_users[flow][step] += 1
         if not seen:
             return
         stats.users_with_events += 1
@@ -452,6 +472,7 @@ class Walker:
         shape = 1.0 / params.gap_shape
         lo, cap = params.gap_min_ms, params.gap_max_ms - params.gap_min_ms
         funnels, by_event = stats.funnels, stats.by_event
+        offsets, reached_add = self.step_offsets, self._reached.add
         append = out.append
         last = session_last = user.last_event_ms
         hour = HOUR_MS
@@ -491,6 +512,7 @@ class Walker:
                     prefix = prefix_of(user, session, session_start, values)
                 background, background_bounds = background_in[flow]
                 reach = funnels[flow]
+                first_step = offsets[flow]
                 step = 0
                 for event, odd, burst in walks[flow]:
                     if draw() < odd:
@@ -512,6 +534,7 @@ class Walker:
                             )
                             by_event[event] += 1
                             reach[step] += 1
+                            reached_add(first_step + step)
                         last = t
                         u = draw()
                         gap = int(hour_gap[(t - local_start) // hour] * (u / (1.0 - u)) ** shape)

@@ -124,9 +124,11 @@ class EventFiles:
     """The events of one chunk, in files that each stay complete and valid on their own.
 
     Files are named ``<stem>-SSS.<extension>`` (``.gz`` added when compressed), SSS counting from
-    000; a new file starts when the next event would take the current one past ``max_bytes`` of
-    content (uncompressed: what an import tool or a reader has to hold).  A file always holds at
-    least one event, so one event larger than the limit still gets written.  The format's
+    000 (a chunk that ends with more than 1,000 files renames them all to one wider width, so that
+    they sort in order: ``-0000`` to ``-1234``); a new file starts when the next event would take
+    the current one past ``max_bytes`` of content (uncompressed: what an import tool or a reader
+    has to hold).  A file always holds at least one event, so one event larger than the limit
+    still gets written.  The format's
     :class:`~generator.formats.Framing` says how the events sit in a file.
     """
 
@@ -187,6 +189,19 @@ class EventFiles:
     def close(self) -> list[tuple[str, int]]:
         """Finish the current file; return every file written, (name, size on disk)."""
         self._close_current()
+        files = len(self.written)
+        if events_name(self.stem, 0, self.extension, files) != self.written[0][0]:
+            renamed = []
+            for sequence, (name, size) in enumerate(self.written):
+                wider = events_name(self.stem, sequence, self.extension, files)
+                target = os.path.join(self.folder, wider)
+                if wider != name:
+                    try:
+                        os.replace(os.path.join(self.folder, name), target)
+                    except OSError as exc:
+                        raise output_error(target, exc) from None
+                renamed.append((wider, size))
+            self.written = renamed
         return self.written
 
     def abort(self) -> None:

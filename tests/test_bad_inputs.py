@@ -240,10 +240,15 @@ FLAG_CASES = [
     (["--end", "2026-11-29T25:00"], "--end must be an ISO 8601 date"),
     (["--end", ""], "--end must be an ISO 8601 date"),
     (["--end", "0001-01-01"], "must fall between 1900-01-01 and 9999-01-01"),
+    (["--end", "2999-12-31"], "is in the future"),
     (["--end", "9999-12-31"], "must fall between 1900-01-01 and 9999-01-01"),
+    (["--end", "9999-12-31", "--allow-future"], "must fall between 1900-01-01 and 9999-01-01"),
     # Ends that Python can parse but not turn into a date of the calendar (year 0, year 10000).
     (["--end", "0001-01-01T00:00:00+01:00"], "must fall between 1900-01-01 and 9999-01-01"),
-    (["--end", "9999-12-31T23:59:59-23:59"], "must fall between 1900-01-01 and 9999-01-01"),
+    (
+        ["--end", "9999-12-31T23:59:59-23:59", "--allow-future"],
+        "must fall between 1900-01-01 and 9999-01-01",
+    ),
     (["--days", "0"], "--days must be a whole number"),
     (["--days", "-3"], "--days must be a whole number"),
     (["--days", "many"], "--days must be a whole number"),

@@ -151,8 +151,8 @@ def test_runs_killed_at_random_moments_leave_a_recognisable_folder(
             assert after in (before, FolderState.HOLDS_RUN) or (
                 before is FolderState.INCOMPLETE and after is FolderState.FREE
             )
-            # Its own staging folder is gone; one left by an earlier kill stays when the cancel
-            # came before the run began (while the libraries loaded), with nothing else changed.
+            # Its own staging folder is gone; an earlier run's is still there only when this one
+            # was cancelled before it touched the folder (while it loaded and estimated).
             assert not os.path.exists(os.path.join(out, STAGING)) or digest(out) == before_files
         deadline = time.monotonic() + 10
         while any(alive(w) for w in workers) and time.monotonic() < deadline:
@@ -295,7 +295,7 @@ def test_a_file_size_limit_in_a_real_process_ends_with_one_message(
 # -- a full disk -----------------------------------------------------------------------------------
 
 
-def _mount_small_tmpfs(mountpoint: str) -> list[str] | None:
+def _mount_small_tmpfs(mountpoint: str, options: str = "size=1m") -> list[str] | None:
     """Mount a 1 MB tmpfs; return the command prefix that sees it, or None when impossible.
 
     As root (CI) a plain mount works where the container allows it; otherwise a user and mount
@@ -303,14 +303,14 @@ def _mount_small_tmpfs(mountpoint: str) -> list[str] | None:
     """
     if os.geteuid() == 0:
         done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountpoint], capture_output=True
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", mountpoint], capture_output=True
         )
         if done.returncode == 0:
             return []
     unshare = shutil.which("unshare")
     if unshare:
         probe = subprocess.run(
-            [unshare, "-rm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {mountpoint}"],
+            [unshare, "-rm", "sh", "-c", f"mount -t tmpfs -o {options} tmpfs {mountpoint}"],
             capture_output=True,
         )
         if probe.returncode == 0:
@@ -319,42 +319,82 @@ def _mount_small_tmpfs(mountpoint: str) -> list[str] | None:
                 "-rm",
                 "sh",
                 "-c",
-                f'mount -t tmpfs -o size=1m tmpfs {mountpoint} && "$@"',
+                f'mount -t tmpfs -o {options} tmpfs {mountpoint} && "$@"',
                 "sh",
             ]
     return None
 
 
-def test_a_full_disk_ends_the_run_with_a_clear_message_and_no_damage() -> None:
+def _on_a_small_disk(
+    script: Callable[[str], str], options: str = "size=1m"
+) -> subprocess.CompletedProcess[str]:
+    """Run the shell ``script(mountpoint)`` with a 1 MB tmpfs mounted there (skip the test where
+    none can be mounted).  In a private namespace the mount lives only as long as one command,
+    so everything a test does on the disk is one script."""
     with tempfile.TemporaryDirectory() as mountpoint:
-        prefix = _mount_small_tmpfs(mountpoint)
+        prefix = _mount_small_tmpfs(mountpoint, options)
         if prefix is None:
             pytest.skip("cannot mount a small tmpfs here (no root, no user namespaces)")
         try:
-            out = os.path.join(mountpoint, "out")
-            # In a private namespace the mount lives only as long as one command: run both there.
-            script = (
-                f"{sys.executable} {SCRIPT} {_flags(out, 3)} >/dev/null || exit 90; "
-                f"cp -r {out} {out}.before || exit 91; "
-                f"{sys.executable} {SCRIPT} {_flags(out, 600)}; echo status=$?; "
-                f"diff -r {out} {out}.before && echo same; ls -a {out}"
-            )
-            done = subprocess.run(
-                [*prefix, "sh", "-c", script], capture_output=True, text=True, timeout=120
+            return subprocess.run(
+                [*prefix, "sh", "-c", script(mountpoint)],
+                capture_output=True,
+                text=True,
+                timeout=120,
             )
         finally:
             if not prefix:
                 subprocess.run(["umount", mountpoint], check=False)
-        assert "status=1" in done.stdout, (done.stdout, done.stderr)
-        lines = done.stderr.strip().splitlines()
-        assert lines == [lines[0]] and lines[0].startswith("error: could not write")
-        assert "the disk is full" in lines[0]
-        assert "same" in done.stdout, "the previous run is untouched"
-        assert STAGING not in done.stdout, "the staging folder is removed"
 
 
-def _flags(out: str, users: int) -> str:
-    return " ".join(f"'{a}'" for a in command(out, users=users, workers=1)[2:])
+def _flags(out: str, users: int, force: bool = True) -> str:
+    return " ".join(f"'{a}'" for a in command(out, users=users, workers=1, force=force)[2:])
+
+
+def test_a_full_disk_ends_the_run_with_a_clear_message_and_no_damage() -> None:
+    def script(mountpoint: str) -> str:
+        out = os.path.join(mountpoint, "out")
+        return (  # --force: replace the first run, and try even though it will not fit
+            f"{sys.executable} {SCRIPT} {_flags(out, 3)} >/dev/null || exit 90; "
+            f"cp -r {out} {out}.before || exit 91; "
+            f"{sys.executable} {SCRIPT} {_flags(out, 600)}; echo status=$?; "
+            f"diff -r {out} {out}.before && echo same; ls -a {out}"
+        )
+
+    done = _on_a_small_disk(script)
+    assert "status=1" in done.stdout, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith("error: could not write")
+    assert "the disk is full" in lines[0]
+    assert "same" in done.stdout, "the previous run is untouched"
+    assert STAGING not in done.stdout, "the staging folder is removed"
+
+
+def test_a_run_estimated_larger_than_the_disk_is_refused_before_it_writes() -> None:
+    """The same 1 MB disk: without --force, the estimate (tens of MB) is refused, exit status 2,
+    before anything is written."""
+
+    def script(mountpoint: str) -> str:
+        out = os.path.join(mountpoint, "out")
+        flags = _flags(out, 600, force=False)
+        return f"{sys.executable} {SCRIPT} {flags}; echo status=$?; ls -a {mountpoint}"
+
+    done = _on_a_small_disk(script)
+    assert "status=2" in done.stdout, (done.stdout, done.stderr)
+    assert done.stderr.startswith("error: this run needs about ")
+    assert "free; give fewer users, another output folder, or --force" in done.stderr
+    assert "out" not in done.stdout.split(), "nothing was written"
+
+
+def test_an_output_folder_on_a_read_only_disk_is_refused_before_anything() -> None:
+    def script(mountpoint: str) -> str:
+        out = os.path.join(mountpoint, "out")
+        return f"{sys.executable} {SCRIPT} {_flags(out, 3)}; echo status=$?"
+
+    done = _on_a_small_disk(script, "size=1m,ro")
+    assert "status=2" in done.stdout, (done.stdout, done.stderr)
+    assert done.stderr.startswith("error: output folder ")
+    assert "is on a read-only file system" in done.stderr and done.stderr.count("\n") == 1
 
 
 def test_ctrl_c_during_the_final_renames_waits_for_them(

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from event_generator import main
 from generator import InputError, RunConfig, generate, parse_iso
 from generator.formats import FORMATS
+from generator.layout import events_name, events_stem, is_ours
 from generator.writers import EventFiles
 from tests.helpers import (
     END_MS,
@@ -379,3 +380,38 @@ def test_the_flat_encoder_holds_nothing_per_day(tmp_path: os.PathLike[str]) -> N
     tracemalloc.stop()
     assert grown < 200_000, grown  # a few date strings, not 1,220 days x 10,000 fragments
     assert orjson.loads(line)["ts"] == "1980-01-06T00:00:01.234Z"  # day 3,657
+
+
+def test_a_chunk_of_more_than_1000_files_names_them_so_that_they_sort_in_order(
+    tmp_path: os.PathLike[str],
+) -> None:
+    """Three-digit numbers stop at -999: a chunk that ends with more files is renamed to one
+    wider width (-0000 to -1099), so that every reader that sorts names reads them in order."""
+    folder = str(tmp_path)
+    events = [f'{{"n":{n}}}' for n in range(1100)]
+    files = EventFiles(folder, "part-00000", FORMATS["jsonl"].framing, False, 10)
+    files.write(events)
+    written = files.close()
+    names = [name for name, _ in written]
+    assert names[0] == "part-00000-0000.jsonl" and names[-1] == "part-00000-1099.jsonl"
+    assert names == sorted(os.listdir(folder)) == sorted(names)
+    seen: list[object] = []
+    for name in names:
+        with open(os.path.join(folder, name), "rb") as handle:
+            seen.extend(orjson.loads(line) for line in handle.read().splitlines())
+    assert seen == [orjson.loads(e) for e in events]
+    assert all(is_ours("events", name) for name in names)
+    # Fewer files keep the names they always had; more chunks than five digits number, wider.
+    assert events_name("part-00000", 7, "json", 1000) == "part-00000-007.json"
+    assert events_stem(0, 3, 100_000) == "part-00003"
+    assert events_stem(2, 3, 100_001) == "run-002-part-000003"
+
+
+def test_a_run_whose_chunks_pass_1000_files_is_read_in_order_by_name(
+    tmp_path: os.PathLike[str],
+) -> None:
+    rotated = run(os.path.join(tmp_path, "out"), users=30, format="jsonl", max_file_mb=0.001)
+    names = sorted(os.listdir(os.path.join(rotated, "events")))
+    assert len(names) > 1000 and names[-1] == f"part-00000-{len(names) - 1:04d}.jsonl"
+    whole = run(os.path.join(tmp_path, "whole"), users=30, format="jsonl")
+    assert lines_of(rotated) == lines_of(whole), "the sorted names read the events in order"

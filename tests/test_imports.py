@@ -68,7 +68,7 @@ LAYERS = (
         ("ranks", "streams", "draws", "distributions", "funnels", "properties", "users", "walker"),
     ),
     ("output", ("layout", "encoders", "pieces", "formats", "writers", "output")),
-    ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
+    ("run", ("record", "chunks", "pool", "distributed", "runner", "estimate", "check")),
     (
         "delivery",
         (

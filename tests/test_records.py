@@ -72,6 +72,8 @@ RUN_DAMAGE = [
     ("max_file_mb", "1e303", "field 'max_file_mb'"),
     ("events_written", "1e30", "field 'events_written'"),
     ("continued", '[{"run": 1}]', "continue 1: field 'from' is missing"),
+    ("digests", '{"events": "sha256:1"}', "digests: field 'flows' is missing"),
+    ("digests", '{"events": "md5:1", "flows": "x", "lookup": "y"}', "field 'events' is \"md5:1\""),
 ]
 
 
@@ -86,7 +88,7 @@ def test_a_damaged_run_record_is_refused_by_continue_and_replay(
 ) -> None:
     folder = _damaged_copy(finished, os.path.join(tmp_path, "out"), "run.json", _set(field, value))
     before = tree_bytes(folder)
-    assert main(["--continue", "--output", folder, "--end", LATER]) == 2
+    assert main(["--continue", "--output", folder, "--end", LATER, "--allow-future"]) == 2
     err = capsys.readouterr().err
     assert "config/run.json" in err and words in err and err.count("\n") == 1, err
     assert tree_bytes(folder) == before
@@ -122,7 +124,7 @@ def test_a_damaged_saved_user_is_refused_before_anything_is_written(
     folder = os.path.join(tmp_path, "out")
     _damaged_copy(finished, folder, "user_id_list.json", _set_user(field, value))
     before = tree_bytes(folder)
-    assert main(["--continue", "--output", folder, "--end", LATER]) == 2
+    assert main(["--continue", "--output", folder, "--end", LATER, "--allow-future"]) == 2
     err = capsys.readouterr().err
     assert "config/user_id_list.json" in err and words in err and err.count("\n") == 1, err
     assert tree_bytes(folder) == before
@@ -142,7 +144,7 @@ def test_a_damaged_list_of_users_is_refused(
 ) -> None:
     folder = os.path.join(tmp_path, "out")
     _damaged_copy(finished, folder, "user_id_list.json", lambda data: content)
-    assert main(["--continue", "--output", folder, "--end", LATER]) == 2
+    assert main(["--continue", "--output", folder, "--end", LATER, "--allow-future"]) == 2
     err = capsys.readouterr().err
     assert "user_id_list.json" in err and words in err, err
 

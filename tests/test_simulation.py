@@ -405,6 +405,31 @@ def test_conversion_depends_on_p_and_keeps_its_losses_late() -> None:
     assert low[1] > low[2] > low[3], "most of the loss at the later steps"
 
 
+def test_funnels_count_each_user_once_per_step_they_reached() -> None:
+    """A user counts at a step when at least one of their entries of the flow reached it, however
+    many times they did (the analytics tools' funnels count users, not entries)."""
+    flows = (("A", "B", "C", "D"), ("E", "F", "G"))
+    product = simple_product(flows=flows, events=tuple("ABCDEFG"))
+    params = Params()
+    population = Population(product, params, 4, END_MS)
+    walker = Walker(product, params, 4, END_MS, FlatJsonEncoder(product.events))
+    total = WalkStats.for_product(product)
+    expected = [[0] * len(steps) for steps in flows]
+    for index in range(300):
+        alone = WalkStats.for_product(product)
+        walker.simulate(population.create(index), [], alone)
+        for flow, (entries, users) in enumerate(zip(alone.funnels, alone.funnel_users)):
+            assert users == [1 if count else 0 for count in entries], (index, flow)
+            for step, count in enumerate(entries):
+                expected[flow][step] += 1 if count else 0
+        total.merge(alone)
+    assert total.funnel_users == expected
+    for entries, users in zip(total.funnels, total.funnel_users):
+        assert all(a >= b for a, b in zip(users, users[1:])), users
+        assert all(u < e for u, e in zip(users, entries)), "users come back to a flow"
+        assert 0 < users[-1] < users[0] <= 300
+
+
 def test_good_users_finish_more_flows_than_poor_users() -> None:
     product = simple_product(flows=(("A", "B", "C", "D"),))
     params = Params(resets_every_breaks=10**6)  # p stays as set

@@ -43,15 +43,23 @@ def test_the_summary_counts_every_event_name_with_its_share(run_examples: Any) -
     assert re.search(rf"All events\s+{stats.events:,}\s+100.0%", shown)
 
 
-def test_the_summary_shows_each_funnel_with_step_to_step_conversion(run_examples: Any) -> None:
+def test_the_summary_shows_each_funnel_in_users_with_the_entries_beside(
+    run_examples: Any,
+) -> None:
     result, _ = run_examples(users=60)
-    shown = render(result)
-    for flow, counts in zip(result.product.flows.flows, result.stats.funnels):
-        assert counts == sorted(counts, reverse=True), "a funnel never grows"
-        for step in range(1, len(counts)):
-            conversion = f"{100 * counts[step] / counts[step - 1]:.1f}%"
-            line = rf"{step + 1}\s+{re.escape(flow.steps[step])}\s+{counts[step]:,}\s+{conversion}"
+    shown = render(result, width=140)
+    stats = result.stats
+    for flow, entries, users in zip(result.product.flows.flows, stats.funnels, stats.funnel_users):
+        assert users == sorted(users, reverse=True), "a funnel never grows"
+        assert all(u <= e for u, e in zip(users, entries)) and users[0] <= stats.users
+        for step in range(len(users)):
+            conversion = f"{100 * users[step] / users[step - 1]:.1f}%" if step else ""
+            line = (
+                rf"{step + 1}\s+{re.escape(flow.steps[step])}\s+{users[step]:,}\s+"
+                rf"{re.escape(conversion)}\s+{entries[step]:,}"
+            )
             assert re.search(line, shown), (flow.name, step)
+    assert "Users: who reached the step at least once" in shown
 
 
 def test_the_summary_shows_churn_weeks_files_seed_and_the_repeat_command(
@@ -134,9 +142,10 @@ ESCAPE_CHARS = ("\x1b", "\x07", "\x9b", "\u202e")  # ESC, BEL, CSI, right-to-lef
 
 
 def test_escape_sequences_from_the_sheet_and_the_file_names_never_reach_the_terminal(
-    tmp_path: Any, capsys: Any
+    tmp_path: Any, capsys: Any, monkeypatch: Any
 ) -> None:
     """Names are shown as --check shows them (escaped); the command still repeats the run."""
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that the funnel shows names on one line
     fixtures = os.path.join(ROOT, "tests", "fixtures", "bad")
     events = os.path.join(fixtures, "events_ok_escape_sequences.csv")
     base = os.fspath(tmp_path)
@@ -197,7 +206,12 @@ def test_a_sheet_of_200000_events_and_50000_flows_gets_a_summary_of_its_top_rows
     by_event = [(i * 7_919) % 1_000 for i in range(len(names))]  # E199 is the largest (999)
     funnels = [list(range(len(f.steps) + 100, 100, -1)) for f in flows]
     stats = WalkStats(
-        events=sum(by_event), by_event=by_event, funnels=funnels, users=20, users_with_events=20
+        events=sum(by_event),
+        by_event=by_event,
+        funnels=funnels,
+        funnel_users=[list(steps) for steps in funnels],  # (as many users as entries here)
+        users=20,
+        users_with_events=20,
     )
     config = RunConfig("events.csv", "flows.csv", "lookup.csv", 20, "out", 1, 0)
     shown = render(RunResult(config, product, stats, [("config/run.json", 10)]))
@@ -212,3 +226,13 @@ def test_a_sheet_of_200000_events_and_50000_flows_gets_a_summary_of_its_top_rows
     assert "flow 8 " in shown and "flow 9 " not in shown and "… 49,990 more flows" in shown
     assert re.search(r"…\s+4,988 more steps", shown)  # of the long flow: 11 shown, then the last
     assert re.search(r"5000\s+E4999\s+101\s+99.0%", shown)
+
+
+def test_a_chunk_of_more_than_1000_files_shows_its_last_file_last(run_examples: Any) -> None:
+    from generator.layout import events_name
+
+    result, _ = run_examples(users=5)
+    names = [events_name("events/part-00000", n, "json", 1100) for n in range(1100)]
+    result.files = [(name, 10) for name in reversed(names)]
+    shown = render(result)
+    assert "events/part-00000-0000.json … part-00000-1099.json (1,100 files)" in shown
