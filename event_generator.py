@@ -65,7 +65,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="event_generator.py",
+        prog=COMMAND if os.path.basename(sys.argv[0] if sys.argv else "") == COMMAND else SCRIPT,
         description="Turn events, flows and lookup-table CSVs into realistic analytics events. "
         "In a terminal, every value not given by a flag is asked (Enter accepts the default); "
         "without one, missing flags are an error (exit status 2).",
@@ -187,13 +187,21 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _program() -> str:
-    """This script as it was started (``event_generator.py``, ``../tool/event_generator.py``), for
-    the command that repeats a run."""
+COMMAND = "event-generator"  # the installed command ([project.scripts])
+SCRIPT = "event_generator.py"
+
+
+def _program() -> tuple[str, ...]:
+    """The words that start this program again, for the commands the summary prints: the
+    installed command, or ``python3`` and this script as it was started
+    (``../tool/event_generator.py``)."""
     name = sys.argv[0] if sys.argv else ""
-    if os.path.basename(name) != "event_generator.py":
-        return "event_generator.py"  # called as a function (tests)
-    return os.path.relpath(name) if not os.path.relpath(name).startswith("..") else name
+    if os.path.basename(name) == COMMAND:
+        return (COMMAND,)
+    if os.path.basename(name) != SCRIPT:
+        return ("python3", SCRIPT)  # called as a function (tests)
+    relative = os.path.relpath(name)
+    return ("python3", name if relative.startswith("..") else relative)
 
 
 def _is_terminal(stream: object) -> bool:

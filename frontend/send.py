@@ -29,6 +29,7 @@ from generator import (
     UsageError,
     destination,
     iso,
+    read_record,
     run_format,
     send_run,
     to_ms,
@@ -98,7 +99,16 @@ def prepare_send(args: argparse.Namespace) -> bool:
                 f"the run in {args.output} was made in the {made_in!r} format; --send "
                 f"{tool.name} takes a run made with --format {tool.name}"
             )
-    elif args.format is None and not args.replay:
+    elif args.format is None and args.replay:
+        # A replay makes the run its record says: in the record's format, which must be the tool's.
+        made_in = read_record(args.replay).format
+        if made_in != tool.name:
+            raise UsageError(
+                f"the run {args.replay} replays was made in the {made_in!r} format; --send "
+                f"{tool.name} takes a run made with --format {tool.name} (give --format "
+                f"{tool.name} to replay it in that format)"
+            )
+    elif args.format is None:
         args.format = tool.name
     elif args.format is not None and args.format != tool.name:
         raise UsageError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from rich import box
@@ -30,6 +31,7 @@ from generator import (
     shown,
 )
 
+SCRIPT_WORDS = ("python3", "event_generator.py")  # how the program is started by default
 BAR_CHARS = " ▏▎▍▌▋▊▉█"  # eighths of a cell
 MAX_FILE_ROWS = 6  # more event files than this are shown as one row
 # A sheet may list 200,000 events or flows: the summary shows the top rows and counts the rest
@@ -89,11 +91,10 @@ def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "–"
 
 
-def repeat_command(config: RunConfig, program: str = "event_generator.py") -> str:
+def repeat_command(config: RunConfig, program: Sequence[str] = SCRIPT_WORDS) -> str:
     """The command that writes this run again, byte for byte."""
     words = [
-        "python3",
-        program,
+        *program,
         "--users",
         str(config.users),
         "--events",
@@ -120,9 +121,9 @@ def repeat_command(config: RunConfig, program: str = "event_generator.py") -> st
     return shell_join(words)
 
 
-def continue_command(config: RunConfig, program: str = "event_generator.py") -> str:
+def continue_command(config: RunConfig, program: Sequence[str] = SCRIPT_WORDS) -> str:
     """The command that carries a run on to a later end time (now, by default)."""
-    return shell_join(["python3", program, "--continue", "--output", config.output_dir])
+    return shell_join([*program, "--continue", "--output", config.output_dir])
 
 
 def events_table(result: RunResult) -> Table:
@@ -307,7 +308,9 @@ def files_table(result: RunResult) -> Table:
     return table
 
 
-def summary(result: RunResult, width: int, chosen_seed: bool, program: str) -> RenderableType:
+def summary(
+    result: RunResult, width: int, chosen_seed: bool, program: Sequence[str]
+) -> RenderableType:
     config = result.config
     seed = Text.assemble(
         ("Seed ", "bold"),
@@ -342,7 +345,7 @@ def print_summary(
     result: RunResult,
     chosen_seed: bool,
     seconds: float,
-    program: str = "event_generator.py",
+    program: Sequence[str] = SCRIPT_WORDS,
 ) -> None:
     stats = result.stats
     console.print(
@@ -366,7 +369,7 @@ def print_summary(
     )
     record = shell_word(os.path.join(result.config.output_dir, RUN_FILE))
     console.print(
-        f"  (or: python3 {program} --replay {record} --output NEW_FOLDER)",
+        f"  (or: {shell_join(list(program))} --replay {record} --output NEW_FOLDER)",
         soft_wrap=True,
         highlight=False,
         markup=False,

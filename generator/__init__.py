@@ -1,14 +1,9 @@
 """Event generator core: Sheets CSVs in, realistic product-analytics events out.
 
 The core never prints, prompts or reads the clock; the terminal front (``event_generator.py`` and
-``frontend/``) uses only the names below.  Layers, each importing only from those above it:
-
-- base: ``errors``, ``clock``, ``limits``, ``params``
-- inputs: ``csvtext``, ``spec``, ``headers``, ``loaders``
-- model: ``ranks``, ``streams``, ``users``, ``walker``
-- output: ``layout``, ``encoders``, ``formats``, ``writers``, ``output``
-- run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``estimate``, ``check``
-- delivery: ``delivery/`` (``--send``: the tools' rules, the run's files, HTTP, the journal)
+``frontend/``) uses only the names below.  Its modules sit in layers (base, inputs, model, output,
+run, delivery), each importing only from the layers beneath it: the README's *Development* draws
+them, and ``tests/test_imports.py`` holds both the code and that picture to them.
 """
 
 from .check import check_inputs, report_lines

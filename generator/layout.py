@@ -41,6 +41,8 @@ REPLACED = "replaced"  # the previous run, while a replacing run moves in
 PREVIOUS_CONFIG = "config-previous"  # a continue: the run's config/ until the new one is in
 PREVIOUS_LOOKUP = "lookup-previous"  # a continue: the lookup files it replaces
 MANIFEST = "publishing.json"  # a continue: the files it moves into events/ and lookup_table/
+# The run's record while a continue swaps config/ (moved aside into the staging folder).
+RUN_FILE_ASIDE = os.path.join(STAGING, PREVIOUS_CONFIG, os.path.basename(RUN_FILE))
 
 
 def run_prefix(run_number: int) -> str:

@@ -559,9 +559,14 @@ def roll_back(staging: Staging) -> None:
 # the files the manifest names.
 
 
-def prepare_continue(folder: str) -> Staging:
+def prepare_continue(folder: str, expected_run: int | None) -> Staging:
     """Check a folder holding a finished run, lock it, repair what an interrupted continue left,
-    and create an empty staging folder.  Nothing is touched before every check has passed."""
+    and create an empty staging folder.  Nothing is touched before every check has passed.
+
+    ``expected_run`` is the number an interrupted continue of this run had (its record's
+    continues, plus one; None when the record cannot be read): recovery removes only files named
+    for that continue, whatever its manifest says.
+    """
     if not os.path.isdir(folder) or os.path.islink(folder):
         inspect(folder)  # says what is wrong with it (a link, a file), else:
         raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
@@ -575,7 +580,7 @@ def prepare_continue(folder: str) -> Staging:
     staging = Staging(folder, os.path.join(folder, layout.STAGING), lock, created)
     try:
         if os.path.isfile(os.path.join(folder, layout.RUN_FILE)) or _is_continue(staging):
-            _recover(staging)
+            _recover(staging, expected_run)
         seen = inspect(folder)
         if seen.state is FolderState.FREE:
             raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
@@ -602,10 +607,16 @@ def _is_continue(staging: Staging) -> bool:
     return os.path.isfile(staging.staged(layout.MANIFEST))
 
 
-def _recover(staging: Staging) -> None:
-    """Undo what a continue stopped before its commit point moved in (only what its manifest
-    names), then remove the leftover staging folder.  A committed continue's staging folder only
-    holds what it replaced: it is removed."""
+def _recover(staging: Staging, expected_run: int | None) -> None:
+    """Undo what a continue stopped before its commit point moved in, then remove the leftover
+    staging folder.  A committed continue's staging folder only holds what it replaced: it is
+    removed.
+
+    Each file the manifest names is in one of three states, whatever moment the continue died
+    at: not moved yet (still staged: nothing to undo), moved in over an older file (that one is
+    kept aside: put it back), or moved in new (no older one: remove it).  Only a file named for
+    this continue (``run-NNN-``, NNN being ``expected_run``) is ever removed.
+    """
     folder = staging.folder
     if not os.path.lexists(staging.path):
         return
@@ -615,24 +626,27 @@ def _recover(staging: Staging) -> None:
     manifest = _read_manifest(staging)
     uncommitted = os.path.isdir(staging.staged(layout.CONFIG))
     if manifest is not None and uncommitted:
+        removable = layout.run_prefix(expected_run) if expected_run else None
+        kept = staging.staged(layout.PREVIOUS_LOOKUP)
         try:
             config = os.path.join(folder, layout.CONFIG)
             previous = staging.staged(layout.PREVIOUS_CONFIG)
-            if not os.path.lexists(config) and os.path.isfile(
-                os.path.join(previous, os.path.basename(layout.RUN_FILE))
-            ):
+            aside = os.path.join(folder, layout.RUN_FILE_ASIDE)
+            if not os.path.lexists(config) and os.path.isfile(aside):
                 os.replace(previous, config)
-            kept = staging.staged(layout.PREVIOUS_LOOKUP)
-            for name in manifest["lookup"]:
-                target = os.path.join(folder, layout.LOOKUP, name)
-                if os.path.isfile(os.path.join(kept, name)):
-                    os.replace(os.path.join(kept, name), target)
-                elif os.path.isfile(target) and not os.path.islink(target):
-                    os.unlink(target)
-            for name in manifest["events"]:
-                target = os.path.join(folder, layout.EVENTS, name)
-                if os.path.isfile(target) and not os.path.islink(target):
-                    os.unlink(target)
+            for key, sub in (("events", layout.EVENTS), ("lookup", layout.LOOKUP)):
+                for name in manifest[key]:
+                    target = os.path.join(folder, sub, name)
+                    if os.path.isfile(os.path.join(kept, name)):
+                        os.replace(os.path.join(kept, name), target)
+                    elif (
+                        removable is not None
+                        and name.startswith(removable)
+                        and not os.path.lexists(staging.staged(os.path.join(sub, name)))
+                        and os.path.isfile(target)
+                        and not os.path.islink(target)
+                    ):
+                        os.unlink(target)
         except OSError as exc:
             raise OutputError(
                 f"could not restore {folder} after an interrupted run: {exc.strerror or exc}"
@@ -642,7 +656,7 @@ def _recover(staging: Staging) -> None:
 
 def _read_manifest(staging: Staging) -> dict[str, list[str]] | None:
     """The manifest of an interrupted continue, if it wrote one; names that are not ours (a
-    damaged or planted manifest) are dropped, so recovery never touches anything else."""
+    damaged or planted manifest) are dropped."""
     path = staging.staged(layout.MANIFEST)
     try:
         with open(path, "rb") as handle:
@@ -690,9 +704,10 @@ def publish_continue(staging: Staging) -> None:
         ) from None
 
 
-def roll_back_continue(staging: Staging) -> None:
-    """After a continue failed or was cancelled before its commit point: the previous state back."""
+def roll_back_continue(staging: Staging, run_number: int) -> None:
+    """After continue ``run_number`` failed or was cancelled before its commit point: the
+    previous state back."""
     try:
-        _recover(staging)
+        _recover(staging, run_number)
     finally:
         staging.lock.release()

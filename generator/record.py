@@ -284,10 +284,8 @@ def read_record(path: str) -> RunRecord:
     if format_name not in FORMATS:
         raise fields.refuse("format", f"one of {', '.join(FORMATS)}")
     max_file_mb = limits.DEFAULT_MAX_FILE_MB
-    if "max_file_mb" in data:
-        max_file_mb = fields.number("max_file_mb", 0, limits.MAX_FILE_MB)
-        if max_file_mb <= 0:
-            raise fields.refuse("max_file_mb", f"a number above 0, at most {limits.MAX_FILE_MB:g}")
+    if "max_file_mb" in data:  # the flag's own bounds
+        max_file_mb = fields.number("max_file_mb", limits.MIN_FILE_MB, limits.MAX_FILE_MB)
     users = fields.whole("users", 1, limits.MAX_USERS)
     return RunRecord(
         generator=fields.text("generator", GENERATOR),

@@ -17,7 +17,7 @@ from typing import Protocol
 from . import distributed, layout, output, pool
 from .chunks import Files, Job, merge
 from .clock import DAY_MS, iso
-from .errors import InputError, UsageError
+from .errors import GeneratorError, InputError, UsageError
 from .formats import DEFAULT_FORMAT, FORMATS, check_names, format_named
 from .limits import (
     DEFAULT_CHUNK_USERS,
@@ -125,9 +125,17 @@ class RunResult:
 
 
 class _Plan(Protocol):
-    job: Job
+    """A run's own steps around the ones every run shares (``_carry_out``)."""
 
-    def prepare(self) -> output.Staging: ...
+    def prepare(self) -> output.Staging | None:
+        """Check, lock and stage the output folder (None: there is nothing to write)."""
+
+    def job(self, staging: output.Staging) -> Job:
+        """What the workers generate, into ``staging``."""
+
+    def nothing(self) -> WalkStats:
+        """The stats of a run that had nothing to write."""
+
     def record(self, stats: WalkStats) -> RunRecord: ...
     def publish(self, staging: output.Staging) -> None: ...
     def roll_back(self, staging: output.Staging) -> None: ...
@@ -137,7 +145,6 @@ def generate(
     config: RunConfig,
     product: Product | None = None,
     progress: ProgressCallback | None = None,
-    params: Params | None = None,
 ) -> RunResult:
     """Generate a new run as ``config`` describes; the one call the front makes for it.
 
@@ -149,7 +156,7 @@ def generate(
         product = load_product(config.events_path, config.flows_path, config.lookup_path)
     check_names(FORMATS[config.format], product.events)
     output.check_lookup_name(product.lookup, config.output_dir)
-    plan = _NewRun(config, product, params or Params(backfill_days=config.days))
+    plan = _NewRun(config, product)
     stats, files = _carry_out(plan, config.workers, config.dask, progress)
     return RunResult(config, product, stats, files)
 
@@ -162,27 +169,9 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
     and states as one longer run, for the same users (README, *Continuing a run*).
     """
     check_workers(request.workers)
-    # The folder is checked, locked and repaired (an interrupted continue undone) before its
-    # record is read: a continue killed while swapping config/ left the record aside.
-    staging = output.prepare_continue(request.output_dir)
-    try:
-        config, record, product = _resolve_continue(request)
-        number = len(record.continued) + 1
-        if config.end_ms == record.end_ms:  # no time passed: nothing to write, nothing changes
-            output.roll_back_continue(staging)
-            stats = WalkStats.for_product(product)
-            stats.users = record.users_total
-            return RunResult(config, product, stats, [], number)
-        plan = _Continue(config, record, product, Params(backfill_days=config.days), staging)
-    except BaseException:
-        output.roll_back_continue(staging)
-        raise
-    try:
-        stats, files = _carry_out(plan, request.workers, request.dask, progress)
-    except BaseException:
-        output.roll_back_continue(staging)  # (does nothing when the plan rolled back already)
-        raise
-    return RunResult(config, product, stats, files, number)
+    plan = _Continue(request)
+    stats, files = _carry_out(plan, request.workers, request.dask, progress)
+    return RunResult(plan.config, plan.product, stats, files, plan.number)
 
 
 def check_continue(request: ContinueConfig) -> tuple[RunConfig, RunRecord, Product]:
@@ -224,8 +213,9 @@ def _carry_out(
     committed = False
     try:
         staging = plan.prepare()
-        # Absolute: Dask workers resolve the path in their own working folders.
-        job = plan.job = replace(plan.job, staging=os.path.abspath(staging.path))
+        if staging is None:  # nothing to write (a continue to its run's own end)
+            return plan.nothing(), []
+        job = plan.job(staging)
         done = [0, 0]
 
         def on_progress(users: int, events: int) -> None:
@@ -315,23 +305,30 @@ def _assemble(job: Job, record: RunRecord) -> Files:
 class _NewRun:
     """A new run into a folder that holds none (or whose run is replaced)."""
 
-    def __init__(self, config: RunConfig, product: Product, params: Params) -> None:
+    def __init__(self, config: RunConfig, product: Product) -> None:
         self.config = config
-        self.job = Job(
-            product,
-            params,
+        self.product = product
+
+    def prepare(self) -> output.Staging:
+        return output.prepare(self.config.output_dir, self.config.replace)
+
+    def job(self, staging: output.Staging) -> Job:
+        config = self.config
+        return Job(
+            self.product,
+            Params(backfill_days=config.days),
             config.seed,
             config.end_ms,
             config.users,
-            "",
+            os.path.abspath(staging.path),  # absolute: Dask workers have folders of their own
             chunk_users=config.chunk_users,
             format=config.format,
             compress=config.gzip,
             max_bytes=max_file_bytes(config.max_file_mb),
         )
 
-    def prepare(self) -> output.Staging:
-        return output.prepare(self.config.output_dir, self.config.replace)
+    def nothing(self) -> WalkStats:
+        return WalkStats.for_product(self.product)
 
     def record(self, stats: WalkStats) -> RunRecord:
         return record_of(self.config, stats.events)
@@ -367,45 +364,60 @@ def record_of(config: RunConfig, events_written: int) -> RunRecord:
 
 class _Continue:
     """A continue: the saved users walk on from their states, new users join, new files land
-    beside the old ones, and the record gains one more entry in ``continued``."""
+    beside the old ones, and the record gains one more entry in ``continued``.
 
-    def __init__(
-        self,
-        config: RunConfig,
-        record: RunRecord,
-        product: Product,
-        params: Params,
-        staging: output.Staging,
-    ) -> None:
-        self.config = config
-        self.previous = record
-        self.staging = staging
-        self.new_users = new_user_count(record, config.end_ms)
-        self.job = Job(
-            product,
-            params,
+    Its :meth:`prepare` checks, locks and repairs the folder (an interrupted continue undone)
+    before it reads the run's record: a continue killed while swapping config/ left the record
+    aside.  The run, its record and its sheet are known from then on.
+    """
+
+    def __init__(self, request: ContinueConfig) -> None:
+        self.request = request
+        self.config: RunConfig
+        self.previous: RunRecord
+        self.product: Product
+        self.number = 0  # this continue's number (the record's continues, plus one)
+        self.new_users = 0
+
+    def prepare(self) -> output.Staging | None:
+        folder = self.request.output_dir
+        staging = output.prepare_continue(folder, _interrupted_number(folder))
+        try:
+            self.config, self.previous, self.product = _resolve_continue(self.request)
+            self.number = len(self.previous.continued) + 1
+            if self.config.end_ms == self.previous.end_ms:  # no time passed: nothing changes
+                output.roll_back_continue(staging, self.number)
+                return None
+            self.new_users = new_user_count(self.previous, self.config.end_ms)
+            self._split_saved_users(staging)
+        except BaseException:
+            output.roll_back_continue(staging, self.number)
+            raise
+        return staging
+
+    def job(self, staging: output.Staging) -> Job:
+        config, previous = self.config, self.previous
+        return Job(
+            self.product,
+            Params(backfill_days=config.days),
             config.seed,
             config.end_ms,
-            record.users_total + self.new_users,
-            "",
-            chunk_users=record.chunk_users,
+            previous.users_total + self.new_users,
+            os.path.abspath(staging.path),
+            chunk_users=previous.chunk_users,
             format=config.format,
             compress=config.gzip,
             max_bytes=max_file_bytes(config.max_file_mb),
-            run_number=len(record.continued) + 1,
-            saved_users=record.users_total,
-            since_ms=record.end_ms - 1,
-            new_window_ms=config.end_ms - record.end_ms,
+            run_number=self.number,
+            saved_users=previous.users_total,
+            since_ms=previous.end_ms - 1,
+            new_window_ms=config.end_ms - previous.end_ms,
         )
 
-    def prepare(self) -> output.Staging:
-        """The folder was prepared when the record was read; the saved users are split here."""
-        try:
-            self._split_saved_users(self.staging)
-        except BaseException:
-            output.roll_back_continue(self.staging)
-            raise
-        return self.staging
+    def nothing(self) -> WalkStats:
+        stats = WalkStats.for_product(self.product)
+        stats.users = self.previous.users_total
+        return stats
 
     def _split_saved_users(self, staging: output.Staging) -> None:
         """Every saved user checked, and written into its chunk's part for its worker."""
@@ -419,8 +431,8 @@ class _Continue:
             split_saved_users(
                 self.config.output_dir,
                 self.previous,
-                UserNames.of(self.job.product),
-                self.job.chunk_users,
+                UserNames.of(self.product),
+                self.previous.chunk_users,
                 open_part,
                 lambda chunk: parts[chunk].commit(),
             )
@@ -433,7 +445,7 @@ class _Continue:
         previous, config = self.previous, self.config
         fresh = record_of(config, stats.events)
         entry = Continued(
-            run=len(previous.continued) + 1,
+            run=self.number,
             from_ms=previous.end_ms,
             to_ms=config.end_ms,
             new_users=self.new_users,
@@ -456,7 +468,22 @@ class _Continue:
         output.publish_continue(staging)
 
     def roll_back(self, staging: output.Staging) -> None:
-        output.roll_back_continue(staging)
+        output.roll_back_continue(staging, self.number)
+
+
+def _interrupted_number(folder: str) -> int | None:
+    """The number a continue of the run in ``folder`` has: its record's continues, plus one.
+    The record may be aside in the staging folder (a continue killed while swapping config/);
+    None when neither can be read (then an interrupted continue's files are left in place)."""
+    for path in (
+        os.path.join(folder, layout.RUN_FILE),
+        os.path.join(folder, layout.RUN_FILE_ASIDE),
+    ):
+        try:
+            return len(read_record(path).continued) + 1
+        except GeneratorError:
+            continue
+    return None
 
 
 def new_user_count(record: RunRecord, end_ms: int) -> int:

@@ -238,7 +238,7 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(
             raise _Killed  # between moving the old config/ away and the new one in
         real_replace(src, dst)
 
-    def killed(staging: output_module.Staging) -> None:
+    def killed(staging: output_module.Staging, run_number: int) -> None:
         """A kill runs no cleanup at all; only the kernel releases the folder's lock."""
         if staging.lock.descriptor is not None:
             os.close(staging.lock.descriptor)
@@ -254,6 +254,60 @@ def test_a_continue_killed_while_publishing_is_repaired_by_the_next(
 
     continue_run(folder, later)
     assert tree_bytes(folder) == expected
+
+
+def _kill_at_rename(monkeypatch: pytest.MonkeyPatch, folder: str, moment: int) -> None:
+    """Die (as SIGKILL would: no cleanup, only the lock released by the kernel) at the
+    ``moment``-th rename of a continue's publishing: every state a kill can leave."""
+    real_replace = os.replace
+    renames = [0]
+
+    def replace(src: str, dst: str) -> None:
+        if STAGING in src or STAGING in dst:
+            renames[0] += 1
+            if renames[0] == moment:
+                raise _Killed
+        real_replace(src, dst)
+
+    def killed(staging: output_module.Staging, run_number: int) -> None:
+        if staging.lock.descriptor is not None:
+            os.close(staging.lock.descriptor)
+            staging.lock.descriptor = None
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(output_module, "roll_back_continue", killed)
+    monkeypatch.setattr(output_module, "finish", lambda staging: killed(staging, 0))
+
+
+def test_a_continue_killed_at_any_rename_is_undone_to_the_byte(tmp_path, monkeypatch) -> None:
+    """Whatever rename a kill lands on, the next continue first puts the run back exactly as it
+    was (a continue to its own end: nothing added), then a real continue gives the same bytes as
+    one never interrupted.  A kill while the events moved in once cost the lookup table."""
+    clean = os.path.join(tmp_path, "clean")
+    first_run(clean, users=41, days=20, format="mixpanel", chunk_users=SMALL_CHUNKS)
+    before = tree_bytes(clean)
+    later = "2026-12-20T06:00:00Z"  # a month: new users, so a new profiles file too
+    moments = 0
+    for moment in range(1, 40):
+        folder = os.path.join(tmp_path, f"killed-{moment}")
+        shutil.copytree(clean, folder)
+        with monkeypatch.context() as patched:
+            _kill_at_rename(patched, folder, moment)
+            try:
+                continue_run(folder, later)
+            except _Killed:
+                moments += 1
+            else:
+                break  # past the last rename: the continue completed
+        continue_run(folder, T1)  # nothing to add: only the repair of the interrupted one
+        repaired = tree_bytes(folder)
+        committed = "continued" in orjson.loads(repaired["config/run.json"])
+        if not committed:  # killed before its commit point: the run exactly as it was
+            assert repaired == before, f"killed at rename {moment}"
+    assert moments > 5, "the test must land on the renames of the events, lookup and config"
+    continue_run(clean, later)
+    continue_run(folder, later)
+    assert tree_bytes(folder) == tree_bytes(clean)
 
 
 def test_a_continue_that_fails_leaves_the_previous_run(tmp_path, monkeypatch) -> None:
@@ -385,4 +439,19 @@ def test_a_continue_checks_first_and_deletes_nothing_that_is_not_its_own(tmp_pat
         continue_run(folder, later)
     assert tree_bytes(folder) == before
     assert main(["--continue", "--output", folder, "--end", later]) == 2
+    assert tree_bytes(folder) == before
+
+
+def test_a_manifest_naming_the_run_s_own_files_deletes_none_of_them(tmp_path) -> None:
+    """Recovery removes only files named for the interrupted continue (run-001- here), whatever
+    a damaged manifest names: never the first run's events or its lookup table."""
+    folder = os.path.join(tmp_path, "out")
+    first_run(folder, users=10)
+    before = tree_bytes(folder)
+    staging = os.path.join(folder, STAGING)
+    os.makedirs(os.path.join(staging, "config"))  # an uncommitted continue's new config/
+    names = sorted(os.listdir(os.path.join(folder, "events")))
+    with open(os.path.join(staging, "publishing.json"), "wb") as handle:
+        handle.write(orjson.dumps({"events": names, "lookup": ["lookup_table.csv"]}))
+    continue_run(folder, T1)  # nothing to add: only the repair
     assert tree_bytes(folder) == before

@@ -85,9 +85,11 @@ LAYERS = (
 
 
 def _core_imports() -> dict[str, set[str]]:
-    """Module -> the core modules it imports (``from .x import``, ``from ..x import``,
-    ``from . import x``); modules of a subpackage are named ``package.module``."""
+    """Module -> the core modules it imports, however it spells them (``from .x import``,
+    ``from ..x import``, ``from . import x``, ``from generator.x import``, ``import generator.x``,
+    at the top or inside a function); modules of a subpackage are named ``package.module``."""
     top = os.path.join(ROOT, "generator")
+    known = _names(top)
     found: dict[str, set[str]] = {}
     for path in sorted(glob.glob(os.path.join(top, "**", "*.py"), recursive=True)):
         name = os.path.relpath(path, top)[:-3].replace(os.sep, ".")
@@ -96,15 +98,27 @@ def _core_imports() -> dict[str, set[str]]:
             tree = ast.parse(handle.read())
         imported: set[str] = set()
         for node in ast.walk(tree):
-            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("generator."):
+                        imported.add(_module_of(alias.name[len("generator.") :], known))
+                continue
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level == 0:
+                module = node.module or ""
+                if module == "generator":
+                    imported.update(_module_of(alias.name, known) for alias in node.names)
+                elif module.startswith("generator."):
+                    imported.add(_module_of(module[len("generator.") :], known))
                 continue
             base = package if node.level == 1 else ""
             if node.module:
                 target = f"{base}.{node.module}" if base else node.module
-                imported.add(_module_of(target, found_names=_names(top)))
+                imported.add(_module_of(target, known))
             else:
                 for alias in node.names:
-                    imported.add(f"{base}.{alias.name}" if base else alias.name)
+                    imported.add(_module_of(f"{base}.{alias.name}" if base else alias.name, known))
         imported.discard(name)
         found[name] = imported
     return found
@@ -116,8 +130,14 @@ def _names(top: str) -> set[str]:
 
 
 def _module_of(target: str, found_names: set[str]) -> str:
-    """``delivery.tools`` stays itself; ``delivery`` (a package) is its ``delivery.__init__``."""
-    return target if target in found_names else f"{target}.__init__"
+    """``delivery.tools`` stays itself; ``delivery`` (a package) is its ``delivery.__init__``;
+    a name imported from the package itself (``from generator import generate``) is the
+    package's ``__init__``."""
+    if target in found_names:
+        return target
+    if f"{target}.__init__" in found_names:
+        return f"{target}.__init__"
+    return "__init__"
 
 
 def test_every_core_module_has_a_layer_and_imports_only_downward() -> None:
@@ -183,3 +203,24 @@ def test_the_installed_command_and_the_script_are_the_same_program() -> None:
     ):
         done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
         assert done.returncode == 0 and "--events PATH" in done.stdout, done.stderr
+
+
+def test_the_readme_draws_every_module_in_its_layer() -> None:
+    """The README's picture of the layers and the code's layers cannot drift apart."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    start = readme.index("```text\nfront")
+    picture = readme[start : readme.index("```\n", start + 8)]
+    rows: dict[str, str] = {}
+    layer = ""
+    for line in picture.splitlines()[1:]:
+        if line[:1].strip():  # a layer's first row names it
+            layer = line.split()[0]
+        rows[layer] = rows.get(layer, "") + " " + line[10:31]
+    for name, modules in LAYERS:
+        if name == "package":
+            continue
+        drawn = rows[name].replace("·", " ").split()
+        for module in modules:
+            short = module.split(".")[0] + "/" if module.startswith("delivery.") else module
+            assert short in drawn, f"{module} is not drawn in the {name} layer: {drawn}"

@@ -502,3 +502,17 @@ def test_the_rate_limiter_never_lets_a_batch_through_on_a_rounding() -> None:
     assert limiter.wait({"u": 90}) > 0
     now[0] += limiter.wait({"u": 90})
     assert limiter.wait({"u": 90}) == 0
+
+
+def test_a_replay_in_another_format_is_refused_before_it_is_made(tmp_path: Any) -> None:
+    """--replay of a jsonl run with --send posthog would make the whole run, then refuse it."""
+    from event_generator import main
+
+    first = str(tmp_path / "first")
+    flags = ["--events", example("events.csv"), "--flows", example("flows.csv"), "--lookup"]
+    flags += [example("lookup_table.csv"), "--users", "3", "--seed", "1", "--end", END]
+    assert main([*flags, "--output", first, "--format", "jsonl"]) == 0
+    again = str(tmp_path / "again")
+    args = ["--replay", first, "--output", again, "--send", "posthog", "--api-key", "k" * 20]
+    assert main(args) == 2
+    assert not os.path.exists(again)

@@ -10,6 +10,7 @@ process while it is being imported, then hands over to the real library if it is
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -18,6 +19,13 @@ import pytest
 from tests.helpers import EXAMPLE_FILES, ROOT
 
 SCRIPT = os.path.join(ROOT, "event_generator.py")
+
+
+def _default_sigint() -> None:
+    """A shell that starts jobs in the background (``cmd &``, some CI runners) leaves SIGINT
+    ignored in its children: the tool must be tested as a terminal starts it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 STAND_IN = """
 import os, signal, sys
@@ -45,6 +53,41 @@ def test_a_signal_while_the_libraries_load_cancels_with_130(
         text=True,
         env={**os.environ, "PYTHONPATH": folder},
         timeout=120,
+        preexec_fn=_default_sigint,
     )
     assert (done.returncode, done.stderr, done.stdout) == (130, "Cancelled\n", "")
     assert not os.path.exists(out)
+
+
+def test_the_installed_command_cancels_too_and_repeats_itself(tmp_path: os.PathLike[str]) -> None:
+    """``event-generator`` (frontend.launch) turns SIGTERM into Ctrl-C before it loads anything,
+    and the commands it prints start with it, not with a script that may not be there."""
+    folder = os.fspath(tmp_path)
+    os.mkdir(os.path.join(folder, "rich"))
+    with open(os.path.join(folder, "rich", "__init__.py"), "w") as handle:
+        handle.write(STAND_IN.format(name="SIGTERM", folder=folder))
+    launch = "import sys; sys.argv[0] = 'event-generator'; from frontend.launch import run; run()"
+    command = [sys.executable, "-c", launch, *EXAMPLE_FILES, "--users", "5"]
+    out = os.path.join(folder, "out")
+    done = subprocess.run(
+        [*command, "--output", out],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([folder, ROOT])},
+        timeout=120,
+        preexec_fn=_default_sigint,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (130, "Cancelled\n", "")
+    assert not os.path.exists(out)
+    done = subprocess.run(
+        [*command, "--output", out, "--seed", "2", "--end", "2026-11-29"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\n  event-generator --users 5 " in done.stdout
+    assert f"(or: event-generator --replay {out}/config/run.json" in done.stdout
