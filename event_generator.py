@@ -136,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="generate on a Dask cluster (scheduler address; the output folder must be shared)",
     )
     # --send: upload a finished run to an analytics tool (frontend/send.py, generator/delivery).
+    # The keys' variables and the regions are each tool's own (delivery.tools), named once there.
+    keys = ", ".join(f"${tool.env}" for tool in TOOLS.values())
+    regions = sorted({region for tool in TOOLS.values() for region in tool.hosts})
+    only = {
+        region: [tool.title for tool in TOOLS.values() if region in tool.hosts]
+        for region in regions
+    }
+    partial = "; ".join(
+        f"{region}: {', '.join(names)} only"
+        for region, names in only.items()
+        if len(names) < len(TOOLS)
+    )
     parser.add_argument(
         "--send",
         choices=list(TOOLS),
@@ -145,14 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-key",
         metavar="KEY",
-        help="the tool's key for --send (default: $AMPLITUDE_API_KEY, $MIXPANEL_PROJECT_TOKEN, "
-        "$SEGMENT_WRITE_KEY or $POSTHOG_API_KEY, which keeps it out of your shell history); "
-        "never written to a file",
+        help=f"the tool's key for --send (default: the tool's variable, {keys}, which keeps it "
+        "out of your shell history); never written to a file",
     )
     parser.add_argument(
         "--region",
-        choices=("us", "eu", "in"),
-        help="the tool's data region for --send (default: us; in: Mixpanel only)",
+        choices=regions,
+        help=f"the tool's data region for --send (default: us; {partial})",
     )
     parser.add_argument(
         "--endpoint", metavar="URL", help="--send to this base URL (self-hosted PostHog, a proxy)"

@@ -39,10 +39,11 @@ from generator import send_tool as _tool_for
 from .summary import as_markup
 
 # Flags that make (or continue) a run; without any of them, --send sends the run in --output.
-_RUN_FLAGS = (
-    "events", "flows", "lookup", "users", "replay", "seed", "end", "allow_future", "days",
-    "format", "gzip", "max_file_mb", "continue_run", "dask", "force",
-)  # fmt: skip
+# Flags that do not make a run: the send's own, and the folder to send.  Any other flag given
+# (from the parser, whatever it holds) makes, replays or continues a run before the send.
+_NOT_RUN_FLAGS = frozenset(
+    {"send", "api_key", "region", "endpoint", "resend", "output", "workers", "check"}
+)
 
 # Where to look once the events are there (the tools' own names for their screens).
 _WHERE = {
@@ -84,7 +85,7 @@ def prepare_send(args: argparse.Namespace) -> bool:
     tool = _tool_for(args.send)
     destination(tool, args.region, args.endpoint)  # a region the tool lacks, a bad URL
     api_key(args)
-    send_only = not any(_given(args, name) for name in _RUN_FLAGS)
+    send_only = not any(_given(args, name) for name in vars(args) if name not in _NOT_RUN_FLAGS)
     if send_only:
         if not args.output:
             raise UsageError(

@@ -8,13 +8,11 @@ from datetime import datetime
 from importlib import resources
 
 from generator import (
+    BOUNDS,
+    DATE_RANGE,
     EARLIEST_MS,
     LATEST_MS,
-    MAX_DAYS,
     MAX_FILE_MB,
-    MAX_SEED,
-    MAX_USERS,
-    MAX_WORKERS,
     MIN_FILE_MB,
     UsageError,
     parse_iso,
@@ -24,12 +22,7 @@ from generator import (
 MAX_NUMBER = 10**18  # larger is a typo (and Python refuses to parse numbers of 4,300 digits)
 
 # The whole-number flags and their bounds: the core's own (a test holds them equal).
-NUMBER_FLAGS = {
-    "users": (1, MAX_USERS),
-    "seed": (0, MAX_SEED),
-    "days": (1, MAX_DAYS),
-    "workers": (1, MAX_WORKERS),
-}
+NUMBER_FLAGS = {flag: BOUNDS[flag] for flag in ("users", "seed", "days", "workers")}
 
 
 def parse_flag(name: str, text: str | None) -> int | None:
@@ -95,7 +88,7 @@ def end_time(text: str | None, now: datetime) -> int:
     # An offset can carry a date past the calendar (0001-01-01T00:00+01:00 is in year 0), which
     # no timestamp can show: refused here, before the run is announced with its end time.
     if not EARLIEST_MS <= end_ms <= LATEST_MS:
-        raise UsageError(f"--end must fall between 1900-01-01 and 9999-01-01, not {text!r}")
+        raise UsageError(f"--end must fall {DATE_RANGE}, not {text!r}")
     return end_ms
 
 

@@ -37,9 +37,11 @@ from .estimate import (
 from .formats import DEFAULT_FORMAT, FORMATS, check_names
 from .layout import RUN_FILE
 from .limits import (
+    BOUNDS,
     CALIBRATION_USERS,
     CONFIRM_BYTES,
     CONFIRM_SECONDS,
+    DATE_RANGE,
     DEFAULT_CHUNK_USERS,
     DEFAULT_DAYS,
     DEFAULT_MAX_FILE_MB,
@@ -80,9 +82,11 @@ from .streams import new_seed
 FORMAT_NAMES = tuple(FORMATS)
 
 __all__ = [
+    "BOUNDS",
     "CALIBRATION_USERS",
     "CONFIRM_BYTES",
     "CONFIRM_SECONDS",
+    "DATE_RANGE",
     "DEFAULT_CHUNK_USERS",
     "DEFAULT_DAYS",
     "DEFAULT_FORMAT",

@@ -16,7 +16,7 @@ from . import layout
 from .formats import DEFAULT_FORMAT, FORMATS
 from .limits import DEFAULT_CHUNK_USERS, DEFAULT_MAX_FILE_MB, MB
 from .params import Params
-from .record import UserNames, read_saved_chunk, user_bytes
+from .record import USERS_SEPARATOR, UserNames, read_saved_chunk, user_bytes
 from .spec import Product
 from .users import Population, UserState
 from .walker import WRITE_ALL_MS, Walker, WalkStats
@@ -114,7 +114,7 @@ def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
                 report(done - reported_users, stats.events - reported_events)
                 reported_users, reported_events = done, stats.events
         events.write(lines)
-        users_file.write(b",\n".join(user_entries))
+        users_file.write(USERS_SEPARATOR.join(user_entries))
         users_file.commit()
         lookup_file.write(csv_rows(lookup_rows))
         lookup_file.commit()

@@ -30,7 +30,17 @@ CALIBRATION_MIN_USERS = 20  # ... or a tenth of the run's users, not fewer than 
 CONFIRM_BYTES = 10 * 10**9  # in a terminal, a run estimated larger than this asks to go on
 CONFIRM_SECONDS = 10 * 60  # ... and so does one estimated longer than this
 EARLIEST_MS = -2_208_988_800_000  # 1900-01-01: dates before it are mistakes, not data
-LATEST_MS = 253_370_764_800_000  # 9999-01-01: later dates cannot be written as ISO 8601
+LATEST_MS = 253_370_764_800_000  # 9999-01-01: leaves a window's last year below year 10000
+DATE_RANGE = "between 1900-01-01 and 9999-01-01"  # EARLIEST_MS and LATEST_MS, in messages
+
+# The whole numbers a run takes (flags, answers, records): their lowest and highest values.
+BOUNDS = {
+    "users": (1, MAX_USERS),
+    "seed": (0, MAX_SEED),
+    "days": (1, MAX_DAYS),
+    "workers": (1, MAX_WORKERS),
+    "chunk_users": (1, MAX_CHUNK_USERS),
+}
 
 
 # An events file's size limit in MB (10^6 bytes): below a kilobyte every event gets a file of its
@@ -45,23 +55,23 @@ def check_whole(value: int, what: str, minimum: int, maximum: int) -> int:
 
 
 def check_users(users: int) -> int:
-    return check_whole(users, "the number of users", 1, MAX_USERS)
+    return check_whole(users, "the number of users", *BOUNDS["users"])
 
 
 def check_days(days: int) -> int:
-    return check_whole(days, "the backfill window (days)", 1, MAX_DAYS)
+    return check_whole(days, "the backfill window (days)", *BOUNDS["days"])
 
 
 def check_seed(seed: int) -> int:
-    return check_whole(seed, "the seed", 0, MAX_SEED)
+    return check_whole(seed, "the seed", *BOUNDS["seed"])
 
 
 def check_workers(workers: int) -> int:
-    return check_whole(workers, "the number of workers", 1, MAX_WORKERS)
+    return check_whole(workers, "the number of workers", *BOUNDS["workers"])
 
 
 def check_chunk_users(chunk_users: int) -> int:
-    return check_whole(chunk_users, "the users per chunk", 1, MAX_CHUNK_USERS)
+    return check_whole(chunk_users, "the users per chunk", *BOUNDS["chunk_users"])
 
 
 def check_max_file_mb(megabytes: float) -> float:
@@ -85,21 +95,21 @@ def max_file_bytes(megabytes: float) -> int:
 
 
 def check_end(end_ms: int) -> int:
-    """An end time between 1900-01-01 and 9999-01-01."""
+    """An end time between EARLIEST_MS and LATEST_MS."""
     if (
         isinstance(end_ms, bool)
         or not isinstance(end_ms, int)
         or not EARLIEST_MS <= end_ms <= LATEST_MS
     ):
-        raise UsageError("the end time must fall between 1900-01-01 and 9999-01-01")
+        raise UsageError(f"the end time must fall {DATE_RANGE}")
     return end_ms
 
 
 def check_window(days: int, end_ms: int) -> None:
-    """Refuse a backfill window that does not fall between 1900-01-01 and 9999-01-01."""
+    """Refuse a backfill window that does not fall between EARLIEST_MS and LATEST_MS."""
     check_end(end_ms)
     if end_ms - days * DAY_MS < EARLIEST_MS:
         raise UsageError(
             f"the backfill window ({days:,} days up to the end time) must fall between "
-            f"1900-01-01 and 9999-01-01; give another end time or fewer days"
+            f"{DATE_RANGE.removeprefix('between ')}; give another end time or fewer days"
         )

@@ -396,44 +396,58 @@ def locked(folder: str) -> Iterator[FolderLock]:
 
 @dataclass
 class Staging:
-    """A run in progress: its output folder, its staging folder, its lock, and whether the run
-    created the output folder (then a run that fails removes it again, if it is empty)."""
+    """A run in progress: its output folder, its staging folder, its lock, and the folders the
+    run created to hold it (the output folder and any parent that was missing, deepest first: a
+    run that fails removes them again, those left empty)."""
 
     folder: str
     path: str
     lock: FolderLock
-    created: bool
+    created: tuple[str, ...]
 
     def staged(self, relative: str) -> str:
         return os.path.join(self.path, relative)
 
 
-def _make_folder(folder: str) -> bool:
-    """Create the output folder if needed; True when this call created it."""
-    if os.path.isdir(folder):
-        return False
+def _make_folder(folder: str) -> tuple[str, ...]:
+    """Create the output folder and any missing parent; the folders this call created, deepest
+    first (none when the folder was there)."""
+    missing: list[str] = []
+    path = os.path.abspath(folder)
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    if not missing:
+        return ()
     try:
         os.makedirs(folder)
     except FileExistsError:
-        return False
+        return ()
     except OSError as exc:
         error = UsageError if exc.errno in _BAD_FOLDER_ERRNOS else OutputError
         raise error(
             f"cannot create the output folder {folder}: {exc.strerror or exc}; "
             f"choose another folder"
         ) from None
-    return True
+    return tuple(missing)
 
 
-def _begin(folder: str) -> tuple[FolderLock, bool]:
+def _remove_created(created: tuple[str, ...]) -> None:
+    """Remove the folders a run created, deepest first, as long as they are empty."""
+    for path in created:
+        try:
+            os.rmdir(path)
+        except OSError:
+            return
+
+
+def _begin(folder: str) -> tuple[FolderLock, tuple[str, ...]]:
     created = _make_folder(folder)
     lock = FolderLock(folder)
     try:
         lock.acquire()
     except BaseException:
-        if created:
-            with suppress(OSError):
-                os.rmdir(folder)
+        _remove_created(created)
         raise
     return lock, created
 
@@ -538,13 +552,11 @@ def finish(staging: Staging) -> None:
 
 
 def roll_back(staging: Staging) -> None:
-    """After a failure or Ctrl-C: remove the staging folder and the lock, and the output folder
-    itself if this run created it and left it empty.  Never raises."""
+    """After a failure or Ctrl-C: remove the staging folder and the lock, and the folders this
+    run created (the output folder, missing parents) that are left empty.  Never raises."""
     shutil.rmtree(staging.path, ignore_errors=True)
     staging.lock.release()
-    if staging.created:
-        with suppress(OSError):
-            os.rmdir(staging.folder)
+    _remove_created(staging.created)
 
 
 # -- continuing a run ------------------------------------------------------------------------------

@@ -127,6 +127,12 @@ class Params:
     key_pool_new_share: float = 0.5
     key_pool_max: int = 8
 
+    # -- continues -------------------------------------------------------------------------------
+    # A continue adds new users in proportion to the time that passed: this share of the first
+    # run's users per this many days, counted from the first run's end (fractions carried over).
+    continue_new_users_share: float = 0.10
+    continue_new_users_period_days: int = 30
+
     # -- derived ---------------------------------------------------------------------------------
 
     def break_range(self, p: float) -> tuple[int, int]:

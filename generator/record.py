@@ -18,6 +18,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 import orjson
@@ -31,7 +32,17 @@ from .params import MODEL_VERSION
 from .spec import USER, Product
 from .users import UserState
 
-VERSION = "0.1.0"
+
+def _version() -> str:
+    """This package's version, as installed (pyproject.toml says it, once)."""
+    try:
+        return metadata.version("event-generator")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+VERSION = _version()
+MAX_EVENTS_WRITTEN = 2**62  # a count of events larger than any run can write
 GENERATOR = f"event-generator {VERSION}"
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # a record is a few hundred bytes; a continue adds ~200 each
 MAX_COUNTER = 1_000_000  # the day counters reset at a handful; a larger one was not written by us
@@ -162,7 +173,8 @@ class RunRecord:
 def record_path(path: str) -> str:
     """The run.json that ``path`` names: the file itself, or the one inside an output folder."""
     if os.path.isdir(path):
-        for candidate in (os.path.join(path, layout.RUN_FILE), os.path.join(path, "run.json")):
+        inside = os.path.basename(layout.RUN_FILE)  # given the config folder itself
+        for candidate in (os.path.join(path, layout.RUN_FILE), os.path.join(path, inside)):
             if os.path.isfile(candidate):
                 return candidate
         raise UsageError(
@@ -275,7 +287,7 @@ def read_record(path: str) -> RunRecord:
     fields = _Fields(data, source)
     end_ms = fields.time("end")
     assert end_ms is not None
-    days = fields.whole("days", 1, limits.MAX_DAYS, limits.DEFAULT_DAYS)
+    days = fields.whole("days", *limits.BOUNDS["days"], limits.DEFAULT_DAYS)
     try:
         limits.check_window(days, end_ms)
     except UsageError as error:
@@ -286,7 +298,7 @@ def read_record(path: str) -> RunRecord:
     max_file_mb = limits.DEFAULT_MAX_FILE_MB
     if "max_file_mb" in data:  # the flag's own bounds
         max_file_mb = fields.number("max_file_mb", limits.MIN_FILE_MB, limits.MAX_FILE_MB)
-    users = fields.whole("users", 1, limits.MAX_USERS)
+    users = fields.whole("users", *limits.BOUNDS["users"])
     return RunRecord(
         generator=fields.text("generator", GENERATOR),
         model=fields.whole("model", 1, MODEL_VERSION, 1),  # absent: the first edition's
@@ -294,15 +306,15 @@ def read_record(path: str) -> RunRecord:
         flows_path=fields.text("flows"),
         lookup_path=fields.text("lookup"),
         users=users,
-        seed=fields.whole("seed", 0, limits.MAX_SEED),
+        seed=fields.whole("seed", *limits.BOUNDS["seed"]),
         end_ms=end_ms,
         days=days,
         format=format_name,
-        events_written=fields.whole("events_written", 0, 2**62, 0),
+        events_written=fields.whole("events_written", 0, MAX_EVENTS_WRITTEN, 0),
         gzip=fields.flag("gzip"),
         max_file_mb=max_file_mb,
         chunk_users=fields.whole(
-            "chunk_users", 1, limits.MAX_CHUNK_USERS, limits.DEFAULT_CHUNK_USERS
+            "chunk_users", *limits.BOUNDS["chunk_users"], limits.DEFAULT_CHUNK_USERS
         ),
         continued=_continued(data, source, users, end_ms),
         digests=_digests(data, source),
@@ -338,7 +350,7 @@ def _continued(data: dict[str, Any], source: str, users: int, end_ms: int) -> tu
             to_ms=fields.time("to") or 0,
             new_users=fields.whole("new_users", 0, limits.MAX_USERS),
             users_total=fields.whole("users_total", 1, limits.MAX_USERS),
-            events_written=fields.whole("events_written", 0, 2**62),
+            events_written=fields.whole("events_written", 0, MAX_EVENTS_WRITTEN),
         )
         if entry.users_total != previous_total + entry.new_users:
             raise fields.refuse("users_total", f"{previous_total + entry.new_users:,}")
@@ -379,6 +391,11 @@ class UserNames:
                 if c.scope == USER
             ),
         )
+
+
+# config/user_id_list.json is one JSON array with one user per line: ``[``, the entries joined
+# by ``,`` and a line end, ``]``.  Chunks write their entries joined; the run joins the chunks.
+USERS_HEAD, USERS_SEPARATOR, USERS_TAIL = b"[\n", b",\n", b"\n]\n"
 
 
 def user_bytes(user: UserState, names: UserNames) -> bytes:

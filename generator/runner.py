@@ -34,15 +34,20 @@ from .limits import (
 )
 from .loaders import load_product
 from .params import MODEL_VERSION, Params
-from .record import Continued, RunRecord, UserNames, file_digest, read_record, split_saved_users
+from .record import (
+    USERS_HEAD,
+    USERS_SEPARATOR,
+    USERS_TAIL,
+    Continued,
+    RunRecord,
+    UserNames,
+    file_digest,
+    read_record,
+    split_saved_users,
+)
 from .spec import Product
 from .walker import WalkStats
 from .writers import AtomicFile, csv_rows, output_error
-
-# A continue adds new users in proportion to the time that passed: this share of the first run's
-# users per this many days, counted from the first run's end (fractions carried over).
-NEW_USERS_SHARE = 0.10
-NEW_USERS_PERIOD_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -273,9 +278,9 @@ def _assemble(job: Job, record: RunRecord) -> Files:
         return AtomicFile(job.staged(relative))
 
     users = staged_file(layout.USERS_FILE)
-    users.write(b"[\n")
-    _concatenate([job.staged(layout.part_users(c)) for c in job.chunks], users, b",\n")
-    users.write(b"\n]\n")
+    users.write(USERS_HEAD)
+    _concatenate([job.staged(layout.part_users(c)) for c in job.chunks], users, USERS_SEPARATOR)
+    users.write(USERS_TAIL)
     users.commit()
     written.append((layout.USERS_FILE, users.size))
 
@@ -487,11 +492,13 @@ def _interrupted_number(folder: str) -> int | None:
 
 
 def new_user_count(record: RunRecord, end_ms: int) -> int:
-    """New users for a continue to ``end_ms``: NEW_USERS_SHARE of the first run's users per
-    NEW_USERS_PERIOD_DAYS since the first run's end, less those added already (so daily continues
-    add as many as one long one, fractions carried over)."""
+    """New users for a continue to ``end_ms``: ``Params.continue_new_users_share`` of the first
+    run's users per ``continue_new_users_period_days`` since the first run's end, less those added
+    already (so daily continues add as many as one long one, fractions carried over)."""
+    params = Params()
     elapsed = max(0, end_ms - record.first_end_ms)
-    target = int(record.users * NEW_USERS_SHARE * elapsed / (NEW_USERS_PERIOD_DAYS * DAY_MS))
+    period = params.continue_new_users_period_days * DAY_MS
+    target = int(record.users * params.continue_new_users_share * elapsed / period)
     return max(0, target - record.new_users_so_far)
 
 

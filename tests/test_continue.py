@@ -27,7 +27,6 @@ from generator.formats import FORMATS
 from generator.layout import STAGING
 from generator.params import Params
 from generator.record import UserNames, read_user, user_bytes
-from generator.runner import NEW_USERS_PERIOD_DAYS, NEW_USERS_SHARE
 from generator.users import Population
 from generator.walker import Walker, WalkStats
 from tests.helpers import (
@@ -141,9 +140,11 @@ def test_new_users_arrive_in_proportion_to_the_time_passed(tmp_path) -> None:
     continue_run(folder, middle)
     continue_run(folder, last)
     users = saved_users(folder)
-    per_period = 300 * NEW_USERS_SHARE
-    expected_first = int(per_period * 10 / NEW_USERS_PERIOD_DAYS)  # 10
-    expected_total = int(per_period * 45 / NEW_USERS_PERIOD_DAYS)  # 45, fractions carried over
+    params = Params()
+    per_period = 300 * params.continue_new_users_share
+    period = params.continue_new_users_period_days
+    expected_first = int(per_period * 10 / period)  # 10
+    expected_total = int(per_period * 45 / period)  # 45, fractions carried over
     assert len(users) == 300 + expected_total
     assert [u["index"] for u in users] == list(range(len(users)))
     created = [parse_iso(str(u["created_time"])) for u in users]

@@ -504,3 +504,17 @@ def test_a_run_started_while_another_writes_the_folder_is_refused(
     for path in glob.glob(os.path.join(out, "events", "*.json")):
         with open(path, "rb") as handle:
             assert isinstance(orjson.loads(handle.read()), list), path
+
+
+def test_a_failed_run_removes_the_missing_parents_it_created(tmp_path: os.PathLike[str]) -> None:
+    """``-o a/b/out`` creates a and b as well; a run that fails leaves none of them behind,
+    and never removes a folder that was there before it."""
+    base = os.fspath(tmp_path)
+    staging = output_module.prepare(os.path.join(base, "a", "b", "out"), replace=False)
+    assert os.path.isdir(staging.path)
+    output_module.roll_back(staging)
+    assert os.listdir(base) == []
+    os.makedirs(os.path.join(base, "a"))
+    staging = output_module.prepare(os.path.join(base, "a", "out"), replace=False)
+    output_module.roll_back(staging)
+    assert os.listdir(base) == ["a"] and os.listdir(os.path.join(base, "a")) == []
