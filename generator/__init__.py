@@ -54,6 +54,7 @@ from .limits import (
     MAX_USERS,
     MAX_WORKERS,
     MIN_FILE_MB,
+    default_workers,
 )
 from .loaders import load_events, load_flows, load_lookup, load_product
 from .output import (
@@ -142,6 +143,7 @@ __all__ = [
     "check_names",
     "check_room",
     "check_writable",
+    "default_workers",
     "destination",
     "estimate_continue",
     "estimate_run",

@@ -23,7 +23,13 @@ from . import layout
 from .clock import DAY_MS
 from .errors import NoRoomError
 from .formats import FORMATS
-from .limits import CALIBRATION_MIN_USERS, CALIBRATION_USERS, CONFIRM_BYTES, CONFIRM_SECONDS
+from .limits import (
+    CALIBRATION_MIN_USERS,
+    CALIBRATION_USERS,
+    CONFIRM_BYTES,
+    CONFIRM_SECONDS,
+    default_workers,
+)
 from .output import free_space
 from .params import Params
 from .record import RunRecord, UserNames, user_bytes
@@ -114,7 +120,7 @@ def _calibrate(
 def _parallel(users: int, chunk_users: int, workers: int) -> int:
     """How many processes share the work: the workers, at most one per chunk and per core."""
     chunks = -(-users // chunk_users)
-    return max(1, min(workers, chunks, os.cpu_count() or 1))
+    return max(1, min(workers, chunks, default_workers()))
 
 
 def sample_size(users: int) -> int:

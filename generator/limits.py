@@ -9,6 +9,7 @@ seed that is not a JSON integer, dates past year 9999).  They are refused up fro
 from __future__ import annotations
 
 import math
+import os
 
 from .clock import DAY_MS
 from .errors import UsageError
@@ -56,6 +57,11 @@ def check_whole(value: int, what: str, minimum: int, maximum: int) -> int:
 
 def check_users(users: int) -> int:
     return check_whole(users, "the number of users", *BOUNDS["users"])
+
+
+def default_workers() -> int:
+    """One worker per CPU: the default when neither a flag nor a question names a number."""
+    return os.cpu_count() or 1
 
 
 def check_days(days: int) -> int:
