@@ -101,6 +101,17 @@ def test_anything_else_is_not_a_number_of_users(text: str) -> None:
     assert len(problem) < 100, "fits the line under the prompt"
 
 
+@pytest.mark.parametrize("text", ["2,00", "10,0000", "1,0,0", "1_0", "1,000_000", " 12, "])
+def test_separators_out_of_place_are_refused_at_the_users_question(text: str) -> None:
+    """``2,00`` was read as 200: now it is refused, saying how to write a number, and asked
+    again with the answer selected, so the next one typed replaces it."""
+    problem = prompts.users_problem(text)
+    assert isinstance(problem, str) and "between groups of 3 digits (1,000)" in problem
+    assert len(problem) < 100, "fits the line under the prompt"
+    with keys(text + "\r" + "2,000\r") as kwargs:
+        assert prompts.ask_users(**kwargs) == 2000
+
+
 def test_file_answers_that_are_not_files_are_refused_in_the_prompt(tmp_path: Any) -> None:
     assert prompts.file_problem(example("events.csv")) is True
     assert "no such file" in str(prompts.file_problem(os.path.join(tmp_path, "nope.csv")))
