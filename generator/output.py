@@ -178,8 +178,9 @@ def free_space(folder: str) -> int:
 
 def check_writable(folder: str) -> None:
     """Refuse an output folder that could not be created or written, before anything is written:
-    a name longer than the file system allows, a place under a file, without permission, or on a
-    read-only file system.  (``prepare`` would fail on them too, but only after every question.)
+    a name longer than the file system allows, a place under a file, without permission, on a
+    read-only file system, or (tried) one that takes no new folder.  (``prepare`` would fail on
+    them too, but only after every question and the announcement of the run.)
     """
     _check_name(folder)
     path = os.path.abspath(folder)
@@ -225,6 +226,28 @@ def check_writable(folder: str) -> None:
             f"cannot write into {ancestor} (permission denied), so output folder {folder} "
             f"cannot be {'written' if ancestor == path else 'created'}; choose another folder"
         )
+    if ancestor != path:
+        _try_creating(folder, ancestor, path)
+
+
+def _try_creating(folder: str, ancestor: str, path: str) -> None:
+    """Create the first missing folder of ``path`` and remove it again: what permissions and
+    mount flags do not tell (``/proc``, ``/sys`` and some network file systems take no new
+    folder, even from root) is refused here, before anything runs, rather than after the run is
+    announced.  Only a folder this call created, and still empty, is removed."""
+    relative = os.path.relpath(path, ancestor)
+    first = os.path.join(ancestor, relative.split(os.sep)[0])
+    try:
+        os.mkdir(first)
+    except FileExistsError:
+        return  # created meanwhile: it exists, and prepare() checks it as it is
+    except OSError as exc:
+        raise UsageError(
+            f"output folder {folder} cannot be created: {ancestor} takes no new folder "
+            f"({exc.strerror or exc}); choose another folder"
+        ) from None
+    with suppress(OSError):
+        os.rmdir(first)
 
 
 def describe(seen: Inspection) -> str:

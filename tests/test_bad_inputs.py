@@ -344,9 +344,16 @@ def test_bad_output_folders(tmp_path: os.PathLike[str], capsys: pytest.CaptureFi
         (link, "is a symbolic link"),
         ("/proc/version/out", "cannot create the output folder"),
     ]
+    if os.path.isfile("/proc/version"):  # Linux: /proc takes no new folder, even from root
+        cases.append(("/proc/out", "output folder /proc/out cannot be created: /proc takes no"))
     for out, words in cases:
-        status, _, err = run(run_flags(GOOD, out), capsys)
+        status, printed, err = run(run_flags(GOOD, out), capsys)
         assert_one_message(status, err, "error: ", words)
+        assert printed == "", "refused before the estimate and the announcement"
+    if os.path.isfile("/proc/version"):  # --force does not try it either (it was status 1)
+        status, printed, err = run([*run_flags(GOOD, "/proc/out"), "--force"], capsys)
+        assert_one_message(status, err, "error: ", "/proc/out cannot be created")
+        assert printed == ""
     assert not os.path.exists(os.path.join(base, "elsewhere"))
     with open(a_file) as handle:
         assert handle.read() == "mine"

@@ -142,6 +142,7 @@ def test_output_folders_that_cannot_be_used_say_why(tmp_path: Any) -> None:
     assert "type the path" in str(prompts.folder_problem(""))
     # The rest is checked after Enter, with the whole message.
     check_writable(os.path.join(tmp_path, "new", "deeper"))
+    assert os.listdir(tmp_path) == ["file.txt"], "the folder tried is removed again"
     with pytest.raises(UsageError, match=r"file\.txt is a file"):
         check_writable(os.path.join(a_file, "inside"))
     with pytest.raises(UsageError, match="too long: 300 bytes, where this file system allows"):
