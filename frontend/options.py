@@ -125,6 +125,7 @@ class Answers:
     force: bool
     chunk_users: int  # not a flag: a replayed run keeps its own (it names the files)
     origins: tuple[tuple[str, str], ...] = ()  # (answer, where it came from) for answers given
+    replaying: bool = False  # --replay: a new run of a recorded one, never a continue
 
     def origin(self, key: str) -> str:
         return dict(self.origins).get(key, "")
@@ -188,6 +189,7 @@ def resolve(args: argparse.Namespace, record: RunRecord | None, now: datetime) -
         force=bool(args.force),
         chunk_users=_first(recorded("chunk_users"), DEFAULT_CHUNK_USERS),
         origins=tuple(origins),
+        replaying=record is not None,
     )
 
 
@@ -394,7 +396,11 @@ def _beside_events(tabs: tuple[str, ...], key: str) -> Callable[[_State], str]:
 
 def _output_default(state: _State) -> str:
     """The folder of the latest run here (``output``, ``output-2``, ...), so that running the
-    tool again offers to continue it; else a folder that does not exist yet."""
+    tool again offers to continue it; else a folder that does not exist yet.  A replay makes a
+    new run: its default is always a folder that does not exist yet (another run's folder would
+    offer to continue or replace a run that has nothing to do with it)."""
+    if state.given.replaying:
+        return next_free_folder(OUTPUT_BASE)
     runs = []
     for name in [OUTPUT_BASE, *(f"{OUTPUT_BASE}-{n}" for n in range(2, 100))]:
         if not os.path.lexists(name):

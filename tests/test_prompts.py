@@ -538,6 +538,18 @@ def test_replay_repeats_a_run_byte_for_byte(tmp_path: Any) -> None:
     assert (changed.config.users, changed.config.seed) == (4, original.config.seed)
 
 
+def test_a_replay_offers_a_folder_that_does_not_exist_yet(here: str) -> None:
+    """A replay makes a new run: the folder of the latest run here (another run altogether) is
+    not offered, or Enter would offer to continue or replace it."""
+    flags = ["--users", "3", "--events", example("events.csv"), "--flows", example("flows.csv")]
+    flags += ["--lookup", example("lookup_table.csv"), "--seed", "2", "--end", END]
+    for folder in ("base", "output-2"):
+        generate(new_run([*flags, "--output", folder], None).config)
+    os.mkdir("output")  # not a run: taken all the same
+    replayed = new_run(["--replay", "base"], "\r")  # only the folder is asked
+    assert replayed.config.output_dir == "output-3" and not replayed.config.replace
+
+
 def test_replay_warns_when_an_input_file_changed_since_the_run(tmp_path: Any) -> None:
     sheet = os.path.join(tmp_path, "sheet")
     shutil.copytree(os.path.dirname(example("events.csv")), sheet)
