@@ -31,6 +31,7 @@ try:
     from frontend.options import Plan, cost_line, gather
     from frontend.progress import progress_shown
     from frontend.summary import as_markup, print_summary
+    from frontend.words import plural
     from generator import (
         EXIT_CANCELLED,
         EXIT_OK,
@@ -250,13 +251,10 @@ def _announcement(plan: Plan) -> str:
     chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
     replacing = " (replacing the run there)" if config.replace else ""
     return (
-        f"Generating [bold]{config.users:,}[/] users into [bold]{as_markup(config.output_dir)}[/]"
-        f"{replacing}: seed {config.seed}{chosen}, {config.days} days up to {iso(config.end_ms)}"
+        f"Generating [bold]{plural(config.users, 'user')}[/] into "
+        f"[bold]{as_markup(config.output_dir)}[/]{replacing}: seed {config.seed}{chosen}, "
+        f"{plural(config.days, 'day')} up to {iso(config.end_ms)}"
     )
-
-
-def _users(plan: Plan) -> int:
-    return 0 if isinstance(plan.config, ContinueConfig) else plan.config.users
 
 
 def _run(plan: Plan, progress: Any) -> RunResult:
@@ -316,7 +314,7 @@ def _main(argv: Sequence[str] | None) -> int:
             console.print(as_markup(cost), soft_wrap=True, highlight=False)
         console.print(_announcement(plan), soft_wrap=True)
         started = time.monotonic()
-        with progress_shown(console, _users(plan)) as progress:
+        with progress_shown(console, plan.users) as progress:
             result = _run(plan, progress)
         if isinstance(plan.config, ContinueConfig):  # a continue loaded its files in the core
             for warning in result.product.warnings:

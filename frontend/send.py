@@ -37,6 +37,7 @@ from generator import (
 from generator import send_tool as _tool_for
 
 from .summary import as_markup
+from .words import plural
 
 # Flags that make (or continue) a run; without any of them, --send sends the run in --output.
 # Flags that do not make a run: the send's own, and the folder to send.  Any other flag given
@@ -155,8 +156,9 @@ def _progress_shown(
             steps[0] = tenth
             rate = (report.items_done - shown.first_done) / max(get_time() - started, 1e-9)
             console.print(
-                f"{report.items_done:,}/{report.items_total:,} items sent to {title}, "
-                f"{report.batches:,} batches, {report.retries:,} retries, {rate:,.0f} items/s",
+                f"{report.items_done:,}/{plural(report.items_total, 'item')} sent to {title}, "
+                f"{plural(report.batches, 'batch')}, {plural(report.retries, 'retry')}, "
+                f"{rate:,.0f} items/s",
                 soft_wrap=True,
             )
 
@@ -166,7 +168,7 @@ def _progress_shown(
         TextColumn("{task.description}"),
         BarColumn(bar_width=20),
         TextColumn("{task.fields[count]}"),
-        TextColumn("{task.fields[batches]:,} batches {task.fields[retries]:,} retries"),
+        TextColumn("{task.fields[batches]} {task.fields[retries]}"),
         TextColumn("[magenta]{task.fields[rate]}"),
         TextColumn("left"),
         TimeRemainingColumn(),
@@ -176,7 +178,7 @@ def _progress_shown(
     )
     with bar:
         task = bar.add_task(
-            "checking", total=None, count="", batches=0, retries=0, rate="", note=""
+            "checking", total=None, count="", batches="", retries="", rate="", note=""
         )
 
         def update(report: SendProgress) -> None:
@@ -197,9 +199,9 @@ def _progress_shown(
                 description=f"sending to {title}",
                 total=report.items_total,
                 completed=report.items_done,
-                count=f"{report.items_done:,}/{report.items_total:,} items",
-                batches=report.batches,
-                retries=report.retries,
+                count=f"{report.items_done:,}/{plural(report.items_total, 'item')}",
+                batches=plural(report.batches, "batch"),
+                retries=plural(report.retries, "retry"),
                 rate=f"{rate:,.0f} items/s",
                 note=as_markup(note[:60]),
             )
@@ -217,24 +219,26 @@ def print_send_summary(console: Console, result: SendResult, seconds: float, fol
     if result.already_complete:
         console.print(
             f"Everything in [bold]{as_markup(folder)}[/] was already sent to {result.title} "
-            f"({as_markup(result.destination)}): {result.events_total:,} events"
-            + (f" and {result.profiles_total:,} profiles" if result.profiles_total else "")
+            f"({as_markup(result.destination)}): {plural(result.events_total, 'event')}"
+            + (f" and {plural(result.profiles_total, 'profile')}" if result.profiles_total else "")
             + f", recorded in {journal}. Nothing was sent; give --resend to send it all again.",
             soft_wrap=True,
         )
         return
-    profiles = f" and {result.profiles_sent:,} profiles" if result.profiles_sent else ""
+    profiles = f" and {plural(result.profiles_sent, 'profile')}" if result.profiles_sent else ""
     split = f" ({result.splits:,} split in two)" if result.splits else ""
     console.print(
-        f"Sent [bold]{result.events_sent:,}[/] events{profiles} from {as_markup(folder)} to "
-        f"{result.title} ({as_markup(result.destination)}) in {seconds:,.1f} s: "
-        f"{result.batches:,} batches{split}, {result.retries:,} retries.",
+        f"Sent [bold]{plural(result.events_sent, 'event')}[/]{profiles} from "
+        f"{as_markup(folder)} to {result.title} ({as_markup(result.destination)}) in "
+        f"{seconds:,.1f} s: {plural(result.batches, 'batch')}{split}, "
+        f"{plural(result.retries, 'retry')}.",
         soft_wrap=True,
     )
     before = result.events_before + result.profiles_before
     if before:
         console.print(
-            f"{before:,} items sent by an earlier --send were skipped (recorded in {journal}).",
+            f"{plural(before, 'item')} sent by an earlier --send "
+            f"{'was' if before == 1 else 'were'} skipped (recorded in {journal}).",
             soft_wrap=True,
         )
     where = _WHERE[result.tool].format(first=_day(result.first_ms), last=_day(result.last_ms))

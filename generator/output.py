@@ -143,9 +143,9 @@ def inspect(folder: str) -> Inspection:
             foreign = _foreign_entry(folder, name)
             if foreign is not None:
                 raise OutputExistsError(
-                    f"output folder {folder} holds a {name}/ folder with files this tool did not "
-                    f"write ({foreign!r}); it is left alone, even with --force: choose another "
-                    f"output folder, or move that folder"
+                    f"output folder {folder} holds {'an' if name[0] in 'aeiou' else 'a'} {name}/ "
+                    f"folder with files this tool did not write ({foreign!r}); it is left alone, "
+                    f"even with --force: choose another output folder, or move that folder"
                 )
     if not found:
         return Inspection(FolderState.FREE, (), ())

@@ -431,6 +431,8 @@ def test_continuing_at_the_folder_question_carries_the_run_on(tmp_path: Any) -> 
     first = generate(new_run([*flags, "--end", "2026-11-20"], None).config)
     later = plan(["--output", out, "--end", END], "\r")
     assert isinstance(later.config, ContinueConfig) and later.product is None
+    assert later.users == 6, "the progress counts the users the continue walks on"
+    assert plan(["--continue", "--output", out, "--end", END], None).users == 6
     result = carry_on(later.config)
     assert result.config.seed == 5 and result.config.users == first.config.users
     assert result.stats.events > 0

@@ -471,7 +471,8 @@ def test_the_progress_bar_shows_items_rate_retries_and_waits() -> None:
         show(SendProgress("sending", 1, 3, 2000, 5000, 2, 1, 7.0, "HTTP 429"))
     text = screen.getvalue()
     assert "sending to PostHog" in text and "2,000/5,000 items" in text
-    assert "waiting 7 s: HTTP 429" in text and "500 items/s" in text and "1 retries" in text
+    assert "waiting 7 s: HTTP 429" in text and "500 items/s" in text
+    assert "2 batches 1 retry " in text  # a count's noun in its number: not "1 retries"
 
 
 def test_a_send_is_refused_while_a_run_holds_the_folder(tmp_path: Any) -> None:

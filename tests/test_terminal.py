@@ -221,7 +221,7 @@ def test_an_output_folder_that_cannot_be_used_is_asked_again_at_once(
         handle.write("x")
     child = spawn(checkout, here, "--days", "5", "--end", END, "--users", "20")
     answer(child, QUESTIONS[0], theirs)
-    shown_whole(child, f"✗ output folder {theirs} holds a events/ folder with files this tool")
+    shown_whole(child, f"✗ output folder {theirs} holds an events/ folder with files this tool")
     answer(child, QUESTIONS[0], "n" * 300)
     child.expect_exact("is too long: 300 bytes, where this file system allows")
     answer(child, QUESTIONS[0], os.path.join("a-file", "out"))
@@ -406,6 +406,7 @@ def test_without_a_terminal_missing_values_end_with_status_2_naming_the_flags(
     assert done.stderr.count("\n") == 1 and os.listdir(here) == []
     done = _run(checkout, here, "--users", "5", *_example_flags())
     assert done.returncode == 2 and "error: missing --output:" in done.stderr
+    assert "give it as a flag (see --help)" in done.stderr  # one flag: not "them as flags"
 
 
 def test_without_a_terminal_the_log_gets_plain_lines_and_an_existing_run_is_refused(
