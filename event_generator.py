@@ -298,7 +298,7 @@ def _main(argv: Sequence[str] | None) -> int:
             from frontend.send import prepare_send, send_shown
 
             if prepare_send(args):
-                return send_shown(args, console, errors)
+                return send_shown(args, console, errors, program=_program())
         plan = gather(
             args,
             lambda: datetime.now(UTC),
@@ -330,9 +330,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         where = as_markup(result.config.output_dir)
         errors.print(f"[bold]Cancelled[/] (the run in {where} is complete)", soft_wrap=True)
+        if args.send is not None:  # this command again would refuse the folder: the send alone
+            from frontend.send import say_send_command
+
+            say_send_command(errors, args, result.config.output_dir, _program(), "To send it")
         return EXIT_CANCELLED
     if args.send is not None:  # the run is complete: send it (frontend/send.py)
-        return send_shown(args, console, errors, result.config.output_dir)
+        return send_shown(args, console, errors, result.config.output_dir, _program())
     return EXIT_OK
 
 

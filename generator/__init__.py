@@ -9,7 +9,15 @@ them, and ``tests/test_imports.py`` holds both the code and that picture to them
 from .check import check_inputs, report_lines
 from .clock import iso, parse_iso, to_ms
 from .csvtext import printable, shown
-from .delivery import TOOLS, SendConfig, SendProgress, SendResult, destination, send_run
+from .delivery import (
+    TOOLS,
+    SendConfig,
+    SendProgress,
+    SendResult,
+    check_send,
+    destination,
+    send_run,
+)
 from .delivery import tool_for as send_tool
 from .delivery.runfiles import run_format
 from .distributed import check_address
@@ -142,6 +150,7 @@ __all__ = [
     "check_lookup_name",
     "check_names",
     "check_room",
+    "check_send",
     "check_writable",
     "default_workers",
     "destination",
