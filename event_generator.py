@@ -39,6 +39,7 @@ try:
         FORMATS,
         TOOLS,
         ContinueConfig,
+        FolderState,
         GeneratorError,
         RunResult,
         UsageError,
@@ -46,6 +47,7 @@ try:
         check_inputs,
         check_names,
         generate,
+        inspect,
         iso,
         load_events,
         report_lines,
@@ -249,7 +251,13 @@ def _announcement(plan: Plan) -> str:
         where = as_markup(config.output_dir)
         return f"Continuing the run in [bold]{where}[/] up to {iso(config.end_ms)}"
     chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
-    replacing = " (replacing the run there)" if config.replace else ""
+    replacing = ""
+    if config.replace:  # said only when there is something there to replace
+        there = inspect(config.output_dir).state
+        if there is FolderState.HOLDS_RUN:
+            replacing = " (replacing the run there)"
+        elif there is FolderState.INCOMPLETE:
+            replacing = " (replacing the remains of an incomplete run there)"
     return (
         f"Generating [bold]{plural(config.users, 'user')}[/] into "
         f"[bold]{as_markup(config.output_dir)}[/]{replacing}: seed {config.seed}{chosen}, "

@@ -51,6 +51,7 @@ from generator import (
     UsageError,
     calibrate,
     check_address,
+    check_continuable,
     check_continue,
     check_free,
     check_names,
@@ -790,7 +791,9 @@ def _continue_plan(
         dask=args.dask,
     )
     estimate, free, walked = None, None, None
-    if inspect(args.output).state is FolderState.HOLDS_RUN:  # else carry_on says what is wrong
+    # Refused here, before the continue is announced: a folder with no run to continue.  The
+    # remains of an interrupted continue pass, for the core to repair first.
+    if check_continuable(args.output).state is FolderState.HOLDS_RUN:
         config, record, product = check_continue(request)
         estimate = estimate_continue(args.output, record, config, product, timer)
         free = check_room(estimate, args.output)

@@ -68,6 +68,7 @@ from .loaders import load_events, load_flows, load_lookup, load_product
 from .output import (
     FolderState,
     Inspection,
+    check_continuable,
     check_free,
     check_lookup_name,
     check_writable,
@@ -144,6 +145,7 @@ __all__ = [
     "calibrate",
     "carry_on",
     "check_address",
+    "check_continuable",
     "check_continue",
     "check_free",
     "check_inputs",

@@ -602,28 +602,15 @@ def prepare_continue(folder: str, expected_run: int | None) -> Staging:
     continues, plus one; None when the record cannot be read): recovery removes only files named
     for that continue, whatever its manifest says.
     """
-    if not os.path.isdir(folder) or os.path.islink(folder):
-        inspect(folder)  # says what is wrong with it (a link, a file), else:
-        raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
-    seen = inspect(folder)
-    if seen.links:
-        raise UsageError(
-            f"output folder {folder} holds a symbolic link named {seen.links[0]!r}; a continued "
-            f"run never writes through a link: replace the link by the folder it points to"
-        )
+    check_continuable(folder)
     lock, created = _begin(folder)
     staging = Staging(folder, os.path.join(folder, layout.STAGING), lock, created)
     try:
         if os.path.isfile(os.path.join(folder, layout.RUN_FILE)) or _is_continue(staging):
             _recover(staging, expected_run)
-        seen = inspect(folder)
-        if seen.state is FolderState.FREE:
-            raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
-        if seen.state is not FolderState.HOLDS_RUN:
-            raise UsageError(
-                f"nothing to continue: {folder} holds {describe(seen)}, not a finished run; "
-                f"to start again there, replace it (--force)"
-            )
+        problem = _not_continuable(folder, inspect(folder))
+        if problem is not None:
+            raise problem
         for name in (*layout.RUN_FOLDERS, layout.PARTS, layout.PREVIOUS_LOOKUP):
             os.makedirs(staging.staged(name))
     except OSError as exc:
@@ -633,6 +620,45 @@ def prepare_continue(folder: str, expected_run: int | None) -> Staging:
         roll_back(staging)
         raise
     return staging
+
+
+def check_continuable(folder: str) -> Inspection:
+    """Refuse a folder that holds nothing a continue could carry on (no folder, nothing of ours,
+    the remains of an incomplete run that no interrupted continue left), as :func:`prepare_continue`
+    would, but without touching it: the front checks this before it says what it will do.  The
+    remains of an interrupted continue pass: ``prepare_continue`` repairs them first."""
+    if not os.path.isdir(folder) or os.path.islink(folder):
+        inspect(folder)  # says what is wrong with it (a link, a file), else:
+        raise _nothing_to_continue(folder)
+    seen = inspect(folder)
+    if seen.links:
+        raise UsageError(
+            f"output folder {folder} holds a symbolic link named {seen.links[0]!r}; a continued "
+            f"run never writes through a link: replace the link by the folder it points to"
+        )
+    repairable = os.path.isfile(os.path.join(folder, layout.RUN_FILE)) or os.path.isfile(
+        os.path.join(folder, layout.STAGING, layout.MANIFEST)
+    )
+    problem = None if repairable else _not_continuable(folder, seen)
+    if problem is not None:
+        raise problem
+    return seen
+
+
+def _nothing_to_continue(folder: str) -> UsageError:
+    return UsageError(f"nothing to continue: {folder} holds no finished run to continue")
+
+
+def _not_continuable(folder: str, seen: Inspection) -> UsageError | None:
+    """Why a continue cannot carry on what ``folder`` holds (None: it holds a finished run)."""
+    if seen.state is FolderState.FREE:
+        return _nothing_to_continue(folder)
+    if seen.state is not FolderState.HOLDS_RUN:
+        return UsageError(
+            f"nothing to continue: {folder} holds {describe(seen)}, not a finished run; "
+            f"to start again there, replace it (--force)"
+        )
+    return None
 
 
 def _is_continue(staging: Staging) -> bool:

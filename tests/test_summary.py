@@ -303,3 +303,40 @@ def test_the_progress_of_a_continue_counts_the_users_it_walks_on() -> None:
         before = screen.split("|")[0]
         assert first in before and "0/0" not in before, before
         assert "1/300 users" in screen and "1 event " in screen
+
+
+def test_an_action_is_announced_once_it_is_checked_and_replacing_only_what_is_there(
+    tmp_path: Any, capsys: Any
+) -> None:
+    """``--force`` into a new folder said "(replacing the run there)"; ``--continue`` of a folder
+    with no run said "Continuing the run in ..." before "nothing to continue"; ``--send`` of a run
+    in another format said "Sending ..." before refusing it."""
+    from tests.helpers import END, EXAMPLE_FILES
+
+    out = os.path.join(tmp_path, "newf")
+    flags = [*EXAMPLE_FILES, "--users", "3", "--output", out, "--seed", "1", "--end", END]
+    flags += ["--workers", "1", "--force"]
+    assert main(flags) == 0
+    said = capsys.readouterr().out
+    assert "Generating 3 users into" in said and "replacing" not in said
+    assert main(flags) == 0
+    assert f"into {out} (replacing the run there): seed 1" in capsys.readouterr().out
+    os.remove(os.path.join(out, "config", "run.json"))
+    assert main(flags) == 0
+    assert "(replacing the remains of an incomplete run there)" in capsys.readouterr().out
+
+    for folder, words in (
+        (os.path.join(tmp_path, "nowhere"), "holds no finished run to continue"),
+        (os.path.join(tmp_path, "remains"), "holds the remains of an incomplete run"),
+    ):
+        if folder.endswith("remains"):
+            os.makedirs(os.path.join(folder, "events"))
+        assert main(["--continue", "--output", folder]) == 2
+        captured = capsys.readouterr()
+        assert (
+            captured.out == "" and f"error: nothing to continue: {folder} {words}" in captured.err
+        )
+
+    assert main(["--send", "amplitude", "--output", out, "--api-key", "k" * 20]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "was made in the 'json' format" in captured.err
