@@ -31,6 +31,7 @@ try:
     from frontend.options import Plan, cost_line, gather
     from frontend.progress import progress_shown
     from frontend.summary import as_markup, print_summary
+    from frontend.words import plural
     from generator import (
         EXIT_CANCELLED,
         EXIT_OK,
@@ -38,6 +39,7 @@ try:
         FORMATS,
         TOOLS,
         ContinueConfig,
+        FolderState,
         GeneratorError,
         RunResult,
         UsageError,
@@ -45,6 +47,7 @@ try:
         check_inputs,
         check_names,
         generate,
+        inspect,
         iso,
         load_events,
         report_lines,
@@ -248,15 +251,18 @@ def _announcement(plan: Plan) -> str:
         where = as_markup(config.output_dir)
         return f"Continuing the run in [bold]{where}[/] up to {iso(config.end_ms)}"
     chosen = " (chosen; give --seed to fix it)" if plan.seed_chosen else ""
-    replacing = " (replacing the run there)" if config.replace else ""
+    replacing = ""
+    if config.replace:  # said only when there is something there to replace
+        there = inspect(config.output_dir).state
+        if there is FolderState.HOLDS_RUN:
+            replacing = " (replacing the run there)"
+        elif there is FolderState.INCOMPLETE:
+            replacing = " (replacing the remains of an incomplete run there)"
     return (
-        f"Generating [bold]{config.users:,}[/] users into [bold]{as_markup(config.output_dir)}[/]"
-        f"{replacing}: seed {config.seed}{chosen}, {config.days} days up to {iso(config.end_ms)}"
+        f"Generating [bold]{plural(config.users, 'user')}[/] into "
+        f"[bold]{as_markup(config.output_dir)}[/]{replacing}: seed {config.seed}{chosen}, "
+        f"{plural(config.days, 'day')} up to {iso(config.end_ms)}"
     )
-
-
-def _users(plan: Plan) -> int:
-    return 0 if isinstance(plan.config, ContinueConfig) else plan.config.users
 
 
 def _run(plan: Plan, progress: Any) -> RunResult:
@@ -300,7 +306,7 @@ def _main(argv: Sequence[str] | None) -> int:
             from frontend.send import prepare_send, send_shown
 
             if prepare_send(args):
-                return send_shown(args, console, errors)
+                return send_shown(args, console, errors, program=_program())
         plan = gather(
             args,
             lambda: datetime.now(UTC),
@@ -316,7 +322,7 @@ def _main(argv: Sequence[str] | None) -> int:
             console.print(as_markup(cost), soft_wrap=True, highlight=False)
         console.print(_announcement(plan), soft_wrap=True)
         started = time.monotonic()
-        with progress_shown(console, _users(plan)) as progress:
+        with progress_shown(console, plan.users) as progress:
             result = _run(plan, progress)
         if isinstance(plan.config, ContinueConfig):  # a continue loaded its files in the core
             for warning in result.product.warnings:
@@ -332,9 +338,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         where = as_markup(result.config.output_dir)
         errors.print(f"[bold]Cancelled[/] (the run in {where} is complete)", soft_wrap=True)
+        if args.send is not None:  # this command again would refuse the folder: the send alone
+            from frontend.send import say_send_command
+
+            say_send_command(errors, args, result.config.output_dir, _program(), "To send it")
         return EXIT_CANCELLED
     if args.send is not None:  # the run is complete: send it (frontend/send.py)
-        return send_shown(args, console, errors, result.config.output_dir)
+        return send_shown(args, console, errors, result.config.output_dir, _program())
     return EXIT_OK
 
 

@@ -51,6 +51,7 @@ from generator import (
     UsageError,
     calibrate,
     check_address,
+    check_continuable,
     check_continue,
     check_free,
     check_names,
@@ -82,6 +83,7 @@ from .values import (
     parse_flag,
     size_mb,
 )
+from .words import plural
 
 Clock = Callable[[], datetime]
 Timer = Callable[[], float]
@@ -95,6 +97,8 @@ class Plan:
     ``config`` is a new run's :class:`RunConfig` (with its loaded ``product``), or a
     :class:`ContinueConfig` (the core loads the files the run's record names).  ``estimate`` is
     what the run is expected to cost, and ``free`` the bytes free on the output's disk.
+    ``users`` is the number of users the progress counts: a new run's, or the users a continue
+    walks on (the core's first report adds those who join; None when its record was not read).
     """
 
     config: RunConfig | ContinueConfig
@@ -103,6 +107,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     estimate: Estimate | None = None
     free: int | None = None
+    users: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ class Answers:
     force: bool
     chunk_users: int  # not a flag: a replayed run keeps its own (it names the files)
     origins: tuple[tuple[str, str], ...] = ()  # (answer, where it came from) for answers given
+    replaying: bool = False  # --replay: a new run of a recorded one, never a continue
 
     def origin(self, key: str) -> str:
         return dict(self.origins).get(key, "")
@@ -188,6 +194,7 @@ def resolve(args: argparse.Namespace, record: RunRecord | None, now: datetime) -
         force=bool(args.force),
         chunk_users=_first(recorded("chunk_users"), DEFAULT_CHUNK_USERS),
         origins=tuple(origins),
+        replaying=record is not None,
     )
 
 
@@ -214,6 +221,7 @@ class _State:
     calibration: tuple[tuple[Any, ...], Calibration] | None = None
     estimate: Estimate | None = None
     free: int | None = None
+    walked: int | None = None  # the users a continue offered at the folder question walks on
 
     def config(self, users: int | None = None, end_ms: int | None = None) -> RunConfig:
         """The run the answers describe (a seed and an end time stand in until they are set)."""
@@ -317,7 +325,7 @@ def _check_users(users: int, state: _State) -> None:
 def _cost(estimate: Estimate, free: int | None) -> str:
     """``about 1,834,000 events, 672 MB on disk (82 GB free), about 5 s``."""
     events = _rounded(estimate.events)
-    text = f"about {events:,} events, {size_text(estimate.bytes)} on disk"
+    text = f"about {plural(events, 'event')}, {size_text(estimate.bytes)} on disk"
     if free is not None:
         text += f" ({size_text(free)} free)"
     if estimate.seconds is not None:
@@ -394,7 +402,11 @@ def _beside_events(tabs: tuple[str, ...], key: str) -> Callable[[_State], str]:
 
 def _output_default(state: _State) -> str:
     """The folder of the latest run here (``output``, ``output-2``, ...), so that running the
-    tool again offers to continue it; else a folder that does not exist yet."""
+    tool again offers to continue it; else a folder that does not exist yet.  A replay makes a
+    new run: its default is always a folder that does not exist yet (another run's folder would
+    offer to continue or replace a run that has nothing to do with it)."""
+    if state.given.replaying:
+        return next_free_folder(OUTPUT_BASE)
     runs = []
     for name in [OUTPUT_BASE, *(f"{OUTPUT_BASE}-{n}" for n in range(2, 100))]:
         if not os.path.lexists(name):
@@ -411,7 +423,7 @@ def _users_intro(state: _State) -> str:
     per_user = state.per_user()
     fmt = state.answers["format"] or DEFAULT_FORMAT
     text = (
-        f"With this sheet, a user makes about {per_user.events:,.0f} events "
+        f"With this sheet, a user makes about {plural(round(per_user.events), 'event')} "
         f"({size_text(round(per_user.bytes))} in {fmt}{' gzipped' if state.given.gzip else ''})"
     )
     return f"{text}; {size_text(free_space(state.answers['output']))} free on the output's disk."
@@ -500,7 +512,7 @@ def gather(
         flags = ", ".join(f"--{key}" for key in missing)
         raise UsageError(
             f"missing {flags}: standard input is not a terminal, so nothing can be asked; give "
-            f"{'it' if len(missing) == 1 else 'them'} as flags (see --help)"
+            f"{'it as a flag' if len(missing) == 1 else 'them as flags'} (see --help)"
         )
     state = _State(given, answers, now, timer)
     # Files given are loaded before anything is asked, so a bad one ends the run at once; the
@@ -673,9 +685,11 @@ def _continue_offer(
         config, record, product = check_continue(request)
         estimate = estimate_continue(folder, record, config, product, state.timer)
         state.estimate, state.free = estimate, check_room(estimate, folder)
+        state.walked = record.users_total
     except GeneratorError as error:
         return request, str(error), ""
-    about = f" ({record.users_total:,} users, up to {iso(record.end_ms)[:16].replace('T', ' ')})"
+    up_to = iso(record.end_ms)[:16].replace("T", " ")
+    about = f" ({plural(record.users_total, 'user')}, up to {up_to})"
     return request, None, about
 
 
@@ -727,13 +741,15 @@ def _new_plan(state: _State, record: RunRecord | None, clock: Clock) -> Plan:
                 f"version has model {MODEL_VERSION}: the same inputs, seed and end time now give "
                 f"other data"
             )
-    return Plan(config, state.product, seed_chosen, tuple(warnings), state.estimate, state.free)
+    estimate, free = state.estimate, state.free
+    return Plan(config, state.product, seed_chosen, tuple(warnings), estimate, free, config.users)
 
 
 def _continue_at_question(request: ContinueConfig, state: _State, clock: Clock) -> Plan:
     """A continue chosen at the output folder question: up to now (read here) or --end."""
     end_ms = _end_ms(state.given, clock())
-    return Plan(replace(request, end_ms=end_ms), None, False, (), state.estimate, state.free)
+    config = replace(request, end_ms=end_ms)
+    return Plan(config, None, False, (), state.estimate, state.free, state.walked)
 
 
 def _continue_plan(
@@ -774,11 +790,14 @@ def _continue_plan(
         max_file_mb=size_mb(args.max_file_mb) if args.max_file_mb is not None else None,
         dask=args.dask,
     )
-    estimate, free = None, None
-    if inspect(args.output).state is FolderState.HOLDS_RUN:  # else carry_on says what is wrong
+    estimate, free, walked = None, None, None
+    # Refused here, before the continue is announced: a folder with no run to continue.  The
+    # remains of an interrupted continue pass, for the core to repair first.
+    if check_continuable(args.output).state is FolderState.HOLDS_RUN:
         config, record, product = check_continue(request)
         estimate = estimate_continue(args.output, record, config, product, timer)
         free = check_room(estimate, args.output)
+        walked = record.users_total
     if interactive and estimate is not None and estimate.large:
         from . import prompts
 
@@ -787,7 +806,7 @@ def _continue_plan(
             raise KeyboardInterrupt
     if args.end is None:
         request = replace(request, end_ms=to_ms(clock()))
-    return Plan(request, None, False, (), estimate, free)
+    return Plan(request, None, False, (), estimate, free, walked)
 
 
 def cost_line(plan: Plan) -> str | None:

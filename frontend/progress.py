@@ -23,6 +23,8 @@ from rich.text import Text
 
 from generator import ProgressUpdate
 
+from .words import plural
+
 PLAIN_STEPS = 10  # without a terminal: one line per tenth of the users
 
 
@@ -32,17 +34,21 @@ def rate_text(events: int, seconds: float) -> str:
 
 
 class UsersColumn(ProgressColumn):
-    """Users done out of the total, with thousands separators."""
+    """Users done out of the total, with thousands separators (only the users done while the
+    total is not known yet)."""
 
     def render(self, task: Task) -> Text:
-        return Text(f"{int(task.completed):,}/{int(task.total or 0):,} users", style="green")
+        done = int(task.completed)
+        if not task.total:
+            return Text(plural(done, "user"), style="green")
+        return Text(f"{done:,}/{plural(int(task.total), 'user')}", style="green")
 
 
 class EventsColumn(ProgressColumn):
     """Events written so far."""
 
     def render(self, task: Task) -> Text:
-        return Text(f"{task.fields.get('events', 0):,} events", style="cyan")
+        return Text(plural(task.fields.get("events", 0), "event"), style="cyan")
 
 
 class EventRateColumn(ProgressColumn):
@@ -72,7 +78,8 @@ class PlainProgress:
         self.shown = tenth
         seconds = self.get_time() - self.started
         self.console.print(
-            f"{update.users_done:,}/{update.users_total:,} users, {update.events:,} events, "
+            f"{update.users_done:,}/{plural(update.users_total, 'user')}, "
+            f"{plural(update.events, 'event')}, "
             f"{rate_text(update.events, seconds)}",
             highlight=False,
             soft_wrap=True,
@@ -81,9 +88,11 @@ class PlainProgress:
 
 @contextmanager
 def progress_shown(
-    console: Console, users: int, get_time: Callable[[], float] = time.monotonic
+    console: Console, users: int | None, get_time: Callable[[], float] = time.monotonic
 ) -> Iterator[Callable[[ProgressUpdate], None]]:
-    """A progress callback for a run of ``users`` users, shown on ``console`` while in use."""
+    """A progress callback for a run of ``users`` users, shown on ``console`` while in use; None
+    when the total is not known until the core's first report (a continue whose record was not
+    read first)."""
     if not console.is_terminal:
         yield PlainProgress(console, get_time, PLAIN_STEPS)
         return

@@ -35,7 +35,7 @@ from prompt_toolkit.validation import ValidationError, Validator
 
 from generator import DEFAULT_USERS, MAX_USERS, FolderState, Inspection, UsageError
 
-from .values import clean_path, whole_number
+from .values import clean_path, misgrouped, whole_number
 
 # Validation runs when Enter is pressed, not on every keystroke: half-typed paths are not errors.
 _QUIET = {"validate_while_typing": False}
@@ -128,6 +128,8 @@ def users_problem(text: str) -> bool | str:
     try:
         whole_number(text, "the number of users", maximum=MAX_USERS)
     except UsageError:
+        if misgrouped(text):
+            return f"{short(text.strip(), 24)!r}: ',' or '_' go between groups of 3 digits (1,000)"
         return f"{short(text.strip(), 24)!r} is not a whole number from 1 to {MAX_USERS:,}"
     return True
 

@@ -22,13 +22,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from generator import (
     EXIT_CANCELLED,
     EXIT_OK,
+    DeliveryError,
     GeneratorError,
+    OutputError,
     SendConfig,
     SendProgress,
     SendResult,
     UsageError,
+    check_send,
     destination,
     iso,
+    printable,
     read_record,
     run_format,
     send_run,
@@ -36,7 +40,8 @@ from generator import (
 )
 from generator import send_tool as _tool_for
 
-from .summary import as_markup
+from .summary import SCRIPT_WORDS, as_markup, shell_join
+from .words import plural
 
 # Flags that make (or continue) a run; without any of them, --send sends the run in --output.
 # Flags that do not make a run: the send's own, and the folder to send.  Any other flag given
@@ -155,8 +160,9 @@ def _progress_shown(
             steps[0] = tenth
             rate = (report.items_done - shown.first_done) / max(get_time() - started, 1e-9)
             console.print(
-                f"{report.items_done:,}/{report.items_total:,} items sent to {title}, "
-                f"{report.batches:,} batches, {report.retries:,} retries, {rate:,.0f} items/s",
+                f"{report.items_done:,}/{plural(report.items_total, 'item')} sent to {title}, "
+                f"{plural(report.batches, 'batch')}, {plural(report.retries, 'retry')}, "
+                f"{rate:,.0f} items/s",
                 soft_wrap=True,
             )
 
@@ -166,7 +172,7 @@ def _progress_shown(
         TextColumn("{task.description}"),
         BarColumn(bar_width=20),
         TextColumn("{task.fields[count]}"),
-        TextColumn("{task.fields[batches]:,} batches {task.fields[retries]:,} retries"),
+        TextColumn("{task.fields[batches]} {task.fields[retries]}"),
         TextColumn("[magenta]{task.fields[rate]}"),
         TextColumn("left"),
         TimeRemainingColumn(),
@@ -176,7 +182,7 @@ def _progress_shown(
     )
     with bar:
         task = bar.add_task(
-            "checking", total=None, count="", batches=0, retries=0, rate="", note=""
+            "checking", total=None, count="", batches="", retries="", rate="", note=""
         )
 
         def update(report: SendProgress) -> None:
@@ -197,9 +203,9 @@ def _progress_shown(
                 description=f"sending to {title}",
                 total=report.items_total,
                 completed=report.items_done,
-                count=f"{report.items_done:,}/{report.items_total:,} items",
-                batches=report.batches,
-                retries=report.retries,
+                count=f"{report.items_done:,}/{plural(report.items_total, 'item')}",
+                batches=plural(report.batches, "batch"),
+                retries=plural(report.retries, "retry"),
                 rate=f"{rate:,.0f} items/s",
                 note=as_markup(note[:60]),
             )
@@ -217,36 +223,76 @@ def print_send_summary(console: Console, result: SendResult, seconds: float, fol
     if result.already_complete:
         console.print(
             f"Everything in [bold]{as_markup(folder)}[/] was already sent to {result.title} "
-            f"({as_markup(result.destination)}): {result.events_total:,} events"
-            + (f" and {result.profiles_total:,} profiles" if result.profiles_total else "")
+            f"({as_markup(result.destination)}): {plural(result.events_total, 'event')}"
+            + (f" and {plural(result.profiles_total, 'profile')}" if result.profiles_total else "")
             + f", recorded in {journal}. Nothing was sent; give --resend to send it all again.",
             soft_wrap=True,
         )
         return
-    profiles = f" and {result.profiles_sent:,} profiles" if result.profiles_sent else ""
+    profiles = f" and {plural(result.profiles_sent, 'profile')}" if result.profiles_sent else ""
     split = f" ({result.splits:,} split in two)" if result.splits else ""
     console.print(
-        f"Sent [bold]{result.events_sent:,}[/] events{profiles} from {as_markup(folder)} to "
-        f"{result.title} ({as_markup(result.destination)}) in {seconds:,.1f} s: "
-        f"{result.batches:,} batches{split}, {result.retries:,} retries.",
+        f"Sent [bold]{plural(result.events_sent, 'event')}[/]{profiles} from "
+        f"{as_markup(folder)} to {result.title} ({as_markup(result.destination)}) in "
+        f"{seconds:,.1f} s: {plural(result.batches, 'batch')}{split}, "
+        f"{plural(result.retries, 'retry')}.",
         soft_wrap=True,
     )
     before = result.events_before + result.profiles_before
     if before:
         console.print(
-            f"{before:,} items sent by an earlier --send were skipped (recorded in {journal}).",
+            f"{plural(before, 'item')} sent by an earlier --send "
+            f"{'was' if before == 1 else 'were'} skipped (recorded in {journal}).",
             soft_wrap=True,
         )
     where = _WHERE[result.tool].format(first=_day(result.first_ms), last=_day(result.last_ms))
     console.print(where, soft_wrap=True)
 
 
+def send_command(
+    args: argparse.Namespace, folder: str, program: tuple[str, ...] = SCRIPT_WORDS
+) -> str:
+    """The command that sends the run in ``folder`` (again): ``--send`` with the output folder and
+    the send's own flags, no run flag (a run flag would make the run again, into a folder that
+    now holds it).  No ``--resend``: sent again, a stopped send continues where it stopped.  The
+    key is never printed: a key given with ``--api-key`` is written ``KEY``."""
+    words = [*program, "--send", args.send, "--output", folder]
+    if args.region is not None:
+        words += ["--region", args.region]
+    if args.endpoint is not None:
+        words += ["--endpoint", args.endpoint]
+    if args.api_key is not None:
+        words += ["--api-key", "KEY"]
+    return shell_join(words)
+
+
+def say_send_command(
+    errors: Console, args: argparse.Namespace, folder: str, program: tuple[str, ...], lead: str
+) -> None:
+    """``lead``, then the send-only command on a line of its own (never wrapped, so it can be
+    copied whole)."""
+    if args.api_key is not None:
+        lead += " (with your key for KEY)"
+    errors.print(f"{printable(lead)}:", soft_wrap=True, highlight=False, markup=False)
+    errors.print(
+        "  " + send_command(args, folder, program), soft_wrap=True, highlight=False, markup=False
+    )
+
+
 def send_shown(
-    args: argparse.Namespace, console: Console, errors: Console, folder: str | None = None
+    args: argparse.Namespace,
+    console: Console,
+    errors: Console,
+    folder: str | None = None,
+    program: tuple[str, ...] = SCRIPT_WORDS,
 ) -> int:
-    """Send the run in ``folder`` (default ``--output``) as the flags say; show the progress and
-    the summary; return the exit status (0, 1 the send stopped, 2 refused, 130 cancelled)."""
+    """Send the run in ``folder`` (given: the run this command just made; default ``--output``)
+    as the flags say; show the progress and the summary; return the exit status (0, 1 the send
+    stopped, 2 refused, 130 cancelled).  A send that stops says how to send the rest: the
+    send-only command, since running a command that made the run again would refuse the folder
+    that now holds it."""
     output = folder or args.output
+    made_now = folder is not None
     tool = _tool_for(args.send)
     shown = _Shown()
     started = time.monotonic()
@@ -260,6 +306,7 @@ def send_shown(
             resend=bool(args.resend),
             now_ms=to_ms(datetime.now(UTC)),
         )
+        check_send(config)  # refused before it is announced: a run in another format, say
         console.print(f"Sending [bold]{as_markup(output)}[/] to {tool.title}", soft_wrap=True)
         with _progress_shown(console, tool.title, shown) as progress:
             result = send_run(
@@ -272,15 +319,19 @@ def send_shown(
             )
     except GeneratorError as error:
         errors.print(f"[bold red]error:[/] {as_markup(str(error))}", soft_wrap=True)
+        if isinstance(error, (DeliveryError, OutputError)):
+            say_send_command(errors, args, output, program, "To send the rest")
+        elif made_now:
+            say_send_command(
+                errors, args, output, program, f"The run in {output} is complete; to send it"
+            )
         return error.exit_status
     except (KeyboardInterrupt, EOFError):
         done = shown.last.items_done if shown.last and shown.last.phase == "sending" else 0
         total = shown.last.items_total if shown.last and shown.last.phase == "sending" else 0
-        sent = f": {done:,} of {total:,} items are delivered" if total else ""
-        errors.print(
-            f"[bold]Cancelled[/]{sent}; run the same command again to send the rest",
-            soft_wrap=True,
-        )
+        sent = f": {done:,} of {plural(total, 'item')} delivered" if total else ""
+        errors.print(f"[bold]Cancelled[/]{as_markup(sent)}", soft_wrap=True)
+        say_send_command(errors, args, output, program, "To send the rest")
         return EXIT_CANCELLED
     print_send_summary(console, result, time.monotonic() - started, output)
     return EXIT_OK

@@ -31,6 +31,8 @@ from generator import (
     shown,
 )
 
+from .words import percent, plural
+
 SCRIPT_WORDS = ("python3", "event_generator.py")  # how the program is started by default
 BAR_CHARS = " ▏▎▍▌▋▊▉█"  # eighths of a cell
 MAX_FILE_ROWS = 6  # more event files than this are shown as one row
@@ -87,10 +89,6 @@ def bar(value: int, largest: int, width: int) -> str:
     return "█" * full + (BAR_CHARS[part] if part else "")
 
 
-def percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "–"
-
-
 def repeat_command(config: RunConfig, program: Sequence[str] = SCRIPT_WORDS) -> str:
     """The command that writes this run again, byte for byte."""
     words = [
@@ -127,14 +125,17 @@ def continue_command(config: RunConfig, program: Sequence[str] = SCRIPT_WORDS) -
 
 
 def events_table(result: RunResult) -> Table:
-    """The most frequent events, then one row for the rest: a sheet may list 200,000 events."""
+    """The most frequent events, then one row for the rest: a sheet may list 200,000 events.
+    Events that did not happen get no row of their own (a continue of an hour writes a handful of
+    events): one dim row says how many kinds there were none of."""
     stats = result.stats
     names = result.product.events.events
     table = Table(title="Events by name", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Event")
     table.add_column("Count", justify="right")
     table.add_column("Share", justify="right")
-    order = sorted(range(len(names)), key=lambda i: -stats.by_event[i])
+    happened = [i for i in range(len(names)) if stats.by_event[i]]
+    order = sorted(happened, key=lambda i: -stats.by_event[i])
     for i in order[:MAX_EVENT_ROWS]:
         table.add_row(
             name_cell(names[i]), f"{stats.by_event[i]:,}", percent(stats.by_event[i], stats.events)
@@ -143,8 +144,14 @@ def events_table(result: RunResult) -> Table:
     if rest:
         others = sum(stats.by_event[i] for i in rest)
         table.add_row(
-            f"[dim]… {len(rest):,} more events[/]", f"{others:,}", percent(others, stats.events)
+            f"[dim]… {plural(len(rest), 'more event')}[/]",
+            f"{others:,}",
+            percent(others, stats.events),
         )
+    none = len(names) - len(happened)
+    if none:
+        kinds = f"no events of {plural(none, 'other kind')}" if happened else "no events"
+        table.add_row(f"[dim]{kinds}[/]", "", "")
     table.add_section()
     table.add_row(
         "[bold]All events[/]", f"[bold]{stats.events:,}[/]", "100.0%" if stats.events else "–"
@@ -159,12 +166,17 @@ def _shown_steps(steps: int) -> list[int | None]:
     return [*range(MAX_STEP_ROWS - 1), None, steps - 1]
 
 
-def funnels_table(result: RunResult, width: int) -> Table:
+def funnels_table(result: RunResult, width: int) -> RenderableType:
     """Each flow as a funnel, as the analytics tools draw one: the users who reached each step (at
     least once), the conversion from the step before, and, beside them, how many times the step
     was reached (entries: a user goes through a flow again and again).  The first flows of the
-    sheet (the most entered: rank is position), then one row for the rest; a very long flow shows
-    its first steps and its last."""
+    sheet that were entered (the most entered: rank is position), then one row for the rest; a
+    very long flow shows its first steps and its last.  A flow nobody entered has no rows (a
+    continue of an hour enters few): the caption counts them."""
+    stats = result.stats
+    entered = [i for i, counts in enumerate(stats.funnels) if counts and counts[0] > 0]
+    if not entered:
+        return Text.assemble(("Funnels", "italic"), ": no flow was entered")
     table = Table(
         title="Funnels",
         caption="Users: who reached the step at least once; Conversion: of the users at the step "
@@ -173,11 +185,11 @@ def funnels_table(result: RunResult, width: int) -> Table:
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
-    stats = result.stats
     all_flows = result.product.flows.flows
-    flows = all_flows[:MAX_FLOW_ROWS]
-    funnels = stats.funnels[:MAX_FLOW_ROWS]
-    people_by_step = stats.funnel_users[:MAX_FLOW_ROWS]
+    shown_flows = entered[:MAX_FLOW_ROWS]
+    flows = [all_flows[i] for i in shown_flows]
+    funnels = [stats.funnels[i] for i in shown_flows]
+    people_by_step = [stats.funnel_users[i] for i in shown_flows]
     most = max((max(counts, default=0) for counts in funnels), default=0)
     users_width = max(len("Users"), len(f"{max(stats.users, 1):,}"))
     entries_width = max(len("Entries"), len(f"{most:,}"))
@@ -211,7 +223,7 @@ def funnels_table(result: RunResult, width: int) -> Table:
         for step in _shown_steps(min(len(flow.steps), len(counts))):
             if step is None:
                 hidden = len(flow.steps) - MAX_STEP_ROWS
-                table.add_row("", "…", f"[dim]{hidden:,} more steps[/]", *blank[3:])
+                table.add_row("", "…", f"[dim]{plural(hidden, 'more step')}[/]", *blank[3:])
                 continue
             people = users[step]
             before = users[step - 1] if step else None
@@ -226,9 +238,13 @@ def funnels_table(result: RunResult, width: int) -> Table:
             if bar_width >= 6:
                 cells.append(Text(bar(people, first, bar_width), style="green"))
             table.add_row(*cells)
-    if len(all_flows) > MAX_FLOW_ROWS:
-        more = len(all_flows) - MAX_FLOW_ROWS
-        table.caption = f"… {more:,} more flows ({len(all_flows):,} in all)\n{table.caption}"
+    notes = []
+    if len(entered) > MAX_FLOW_ROWS:
+        more = len(entered) - MAX_FLOW_ROWS
+        notes.append(f"… {plural(more, 'more flow')} ({len(entered):,} entered)")
+    if len(entered) < len(all_flows):
+        notes.append(f"{plural(len(all_flows) - len(entered), 'flow')} nobody entered, not shown")
+    table.caption = "\n".join([*notes, str(table.caption)])
     return table
 
 
@@ -297,7 +313,7 @@ def files_table(result: RunResult) -> Table:
         total = sum(size for _, size in events)
         table.add_row(
             f"{as_markup(events[0][0])} … {as_markup(events[-1][0].rsplit('/', 1)[-1])} "
-            f"({len(events):,} files)",
+            f"({plural(len(events), 'file')})",
             decimal(total),
         )
         files = others
@@ -349,8 +365,9 @@ def print_summary(
 ) -> None:
     stats = result.stats
     console.print(
-        f"[bold green]Wrote {stats.events:,} events[/] for {stats.users:,} users into "
-        f"[bold]{as_markup(result.config.output_dir)}[/] in {seconds:.1f} s.",
+        f"[bold green]Wrote {plural(stats.events, 'event')}[/] for "
+        f"{plural(stats.users, 'user')} into [bold]{as_markup(result.config.output_dir)}[/] in "
+        f"{seconds:.1f} s.",
         soft_wrap=True,
     )
     console.print()

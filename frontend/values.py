@@ -33,18 +33,52 @@ def parse_flag(name: str, text: str | None) -> int | None:
     return whole_number(text, f"--{name}", minimum, maximum)
 
 
+# How a number may be written: digits alone (1000), or grouped in threes by one kind of
+# separator (1,000 or 1_000).  Anything else (10,0000, 2,00, 1,0,0) is refused, never read as some
+# other number; a decimal part (--max-file-mb) takes no separator.
+_PLAIN = re.compile(r"[0-9]+")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:(?P<sep>[,_])[0-9]{3})(?:(?P=sep)[0-9]{3})*")
+_DECIMAL = re.compile(r"(?P<whole>[0-9,_]+)(?P<fraction>\.[0-9]*)?")
+_DIGITS = "0123456789"
+HOW_TO_GROUP = "',' or '_' go between groups of three digits (1,000 or 1_000), or leave them out"
+
+
+def _digits(text: str) -> str | None:
+    """The digits of a whole number written plainly or grouped in threes, else None."""
+    if _PLAIN.fullmatch(text):
+        return text
+    if _GROUPED.fullmatch(text):
+        return text.replace(",", "").replace("_", "")
+    return None
+
+
+def misgrouped(text: str) -> bool:
+    """True for digits whose separators are out of place (``10,0000``, ``2,00``, ``1,0,0``,
+    ``1,000_000``): a typo, refused rather than read as another number."""
+    text = text.strip()
+    return (
+        _digits(text) is None
+        and any(c in _DIGITS for c in text)
+        and all(c in _DIGITS or c in ",_" for c in text)
+    )
+
+
+def _misgrouped(text: str, what: str) -> UsageError:
+    shown = text if len(text) <= 30 else text[:29] + "…"
+    return UsageError(f"{what}: {shown!r} is not a number as written; {HOW_TO_GROUP} (1000)")
+
+
 def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMBER) -> int:
     """Parse a flag or an answer as a whole number from ``minimum`` to ``maximum``, or say why not.
 
-    ``1000``, ``1,000``, ``1_000`` and `` 1000 `` are all a thousand.
+    ``1000``, ``1,000``, ``1_000`` and `` 1000 `` are all a thousand; separators elsewhere
+    (``10,0000``) are refused, with how to write the number.
     """
-    cleaned = text.strip().replace("_", "").replace(",", "")
-    if (
-        not cleaned.isascii()
-        or not cleaned.isdigit()
-        or len(cleaned) > 19
-        or not minimum <= int(cleaned) <= maximum
-    ):
+    cleaned = text.strip()
+    digits = _digits(cleaned)
+    if misgrouped(cleaned):
+        raise _misgrouped(cleaned, what)
+    if digits is None or len(digits) > 19 or not minimum <= int(digits) <= maximum:
         shown = text if len(text) <= 30 else text[:29] + "…"
         allowed = (
             f"of at least {minimum:,}"
@@ -52,17 +86,26 @@ def whole_number(text: str, what: str, minimum: int = 1, maximum: int = MAX_NUMB
             else f"from {minimum:,} to {maximum:,}"
         )
         raise UsageError(f"{what} must be a whole number {allowed}, not {shown!r}")
-    return int(cleaned)
+    return int(digits)
 
 
 def size_mb(text: str) -> float:
     """Parse --max-file-mb: a number of megabytes (10^6 bytes), decimals allowed, within bounds.
 
     Python reads ``1e303``, ``nan`` and ``inf`` as floats; the bounds keep them (and a
-    kilobyte-sized typo) from reaching the writers, where ``1e303 * 10**6`` overflows.
+    kilobyte-sized typo) from reaching the writers, where ``1e303 * 10**6`` overflows.  Separators
+    are held to the rule of whole numbers (``1,000.5``; Python alone would read ``1_0`` as 10).
     """
-    try:
-        value = float(text.strip())
+    cleaned = text.strip()
+    parts = _DECIMAL.fullmatch(cleaned)
+    if parts is not None and ("," in cleaned or "_" in cleaned):
+        if misgrouped(parts.group("whole")):
+            raise _misgrouped(cleaned, "--max-file-mb")
+        digits = _digits(parts.group("whole"))
+        if digits is not None:
+            cleaned = digits + (parts.group("fraction") or "")
+    try:  # Python's own underscores (1_0e3) are not a grouping: refused below
+        value = float(cleaned) if "_" not in cleaned else float("nan")
     except ValueError:
         value = float("nan")
     if not MIN_FILE_MB <= value <= MAX_FILE_MB:  # False for NaN as well

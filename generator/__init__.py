@@ -9,7 +9,15 @@ them, and ``tests/test_imports.py`` holds both the code and that picture to them
 from .check import check_inputs, report_lines
 from .clock import iso, parse_iso, to_ms
 from .csvtext import printable, shown
-from .delivery import TOOLS, SendConfig, SendProgress, SendResult, destination, send_run
+from .delivery import (
+    TOOLS,
+    SendConfig,
+    SendProgress,
+    SendResult,
+    check_send,
+    destination,
+    send_run,
+)
 from .delivery import tool_for as send_tool
 from .delivery.runfiles import run_format
 from .distributed import check_address
@@ -60,6 +68,7 @@ from .loaders import load_events, load_flows, load_lookup, load_product
 from .output import (
     FolderState,
     Inspection,
+    check_continuable,
     check_free,
     check_lookup_name,
     check_writable,
@@ -136,12 +145,14 @@ __all__ = [
     "calibrate",
     "carry_on",
     "check_address",
+    "check_continuable",
     "check_continue",
     "check_free",
     "check_inputs",
     "check_lookup_name",
     "check_names",
     "check_room",
+    "check_send",
     "check_writable",
     "default_workers",
     "destination",

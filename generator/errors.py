@@ -92,7 +92,7 @@ class OutputError(GeneratorError):
 
 class DeliveryError(GeneratorError):
     """A send to an analytics tool stopped part-way (the tool refused a batch, or kept failing);
-    what was acknowledged is recorded, so the same command continues where it stopped."""
+    what was acknowledged is recorded, so sending again continues where it stopped."""
 
     exit_status = EXIT_FAILURE
 

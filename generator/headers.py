@@ -61,9 +61,14 @@ def _refused(message: str, source: str, column: int) -> InputError:
     return InputError(message, file=source, row=1, column=column)
 
 
-def _closest(item: str, choices: list[str]) -> str:
+# How close an item must be to a scope word, a key or a 'with' item to be taken for a misspelt
+# one ('usr', 'sesion', 'wiht plan'); anything further is taken for an event name.
+_LIKE_A_WORD = 0.75
+
+
+def _closest(item: str, choices: list[str], cutoff: float = 0.5) -> str:
     folded = {choice.casefold(): choice for choice in choices}
-    found = difflib.get_close_matches(item.casefold(), list(folded), n=1, cutoff=0.5)
+    found = difflib.get_close_matches(item.casefold(), list(folded), n=1, cutoff=cutoff)
     return f" (did you mean {shown(folded[found[0]])}?)" if found else ""
 
 
@@ -127,12 +132,19 @@ def apply_items(
                 column.column,
             )
         else:
-            choices = [*SCOPE_WORDS, *secondary_keys, *events, *(f"with {c}" for c in columns)]
+            # A misspelt scope, key or 'with' item is suggested as one; anything else is read as
+            # an event name, and only event names are suggested for it.
+            words = [*SCOPE_WORDS, *secondary_keys, *(f"with {c}" for c in columns)]
             keys_named = ", ".join(secondary_keys) or "none"
+            like_a_word = _closest(item, words, _LIKE_A_WORD)
+            what = (
+                f"unknown item {shown(item)}{like_a_word}"
+                if like_a_word
+                else f"{shown(item)} is not in the event column{_closest(item, list(events))}"
+            )
             raise _refused(
-                f"{where}: unknown item {shown(item)}{_closest(item, choices)}; an item is user, "
-                f"session, flow, event, a secondary shard key ({keys_named}), 'with' another "
-                f"column, or an event name",
+                f"{where}: {what}; an item is user, session, flow, event, a secondary shard key "
+                f"({keys_named}), 'with' another column, or an event name",
                 source,
                 column.column,
             )

@@ -143,9 +143,9 @@ def inspect(folder: str) -> Inspection:
             foreign = _foreign_entry(folder, name)
             if foreign is not None:
                 raise OutputExistsError(
-                    f"output folder {folder} holds a {name}/ folder with files this tool did not "
-                    f"write ({foreign!r}); it is left alone, even with --force: choose another "
-                    f"output folder, or move that folder"
+                    f"output folder {folder} holds {'an' if name[0] in 'aeiou' else 'a'} {name}/ "
+                    f"folder with files this tool did not write ({foreign!r}); it is left alone, "
+                    f"even with --force: choose another output folder, or move that folder"
                 )
     if not found:
         return Inspection(FolderState.FREE, (), ())
@@ -178,8 +178,9 @@ def free_space(folder: str) -> int:
 
 def check_writable(folder: str) -> None:
     """Refuse an output folder that could not be created or written, before anything is written:
-    a name longer than the file system allows, a place under a file, without permission, or on a
-    read-only file system.  (``prepare`` would fail on them too, but only after every question.)
+    a name longer than the file system allows, a place under a file, without permission, on a
+    read-only file system, or (tried) one that takes no new folder.  (``prepare`` would fail on
+    them too, but only after every question and the announcement of the run.)
     """
     _check_name(folder)
     path = os.path.abspath(folder)
@@ -225,6 +226,28 @@ def check_writable(folder: str) -> None:
             f"cannot write into {ancestor} (permission denied), so output folder {folder} "
             f"cannot be {'written' if ancestor == path else 'created'}; choose another folder"
         )
+    if ancestor != path:
+        _try_creating(folder, ancestor, path)
+
+
+def _try_creating(folder: str, ancestor: str, path: str) -> None:
+    """Create the first missing folder of ``path`` and remove it again: what permissions and
+    mount flags do not tell (``/proc``, ``/sys`` and some network file systems take no new
+    folder, even from root) is refused here, before anything runs, rather than after the run is
+    announced.  Only a folder this call created, and still empty, is removed."""
+    relative = os.path.relpath(path, ancestor)
+    first = os.path.join(ancestor, relative.split(os.sep)[0])
+    try:
+        os.mkdir(first)
+    except FileExistsError:
+        return  # created meanwhile: it exists, and prepare() checks it as it is
+    except OSError as exc:
+        raise UsageError(
+            f"output folder {folder} cannot be created: {ancestor} takes no new folder "
+            f"({exc.strerror or exc}); choose another folder"
+        ) from None
+    with suppress(OSError):
+        os.rmdir(first)
 
 
 def describe(seen: Inspection) -> str:
@@ -579,28 +602,15 @@ def prepare_continue(folder: str, expected_run: int | None) -> Staging:
     continues, plus one; None when the record cannot be read): recovery removes only files named
     for that continue, whatever its manifest says.
     """
-    if not os.path.isdir(folder) or os.path.islink(folder):
-        inspect(folder)  # says what is wrong with it (a link, a file), else:
-        raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
-    seen = inspect(folder)
-    if seen.links:
-        raise UsageError(
-            f"output folder {folder} holds a symbolic link named {seen.links[0]!r}; a continued "
-            f"run never writes through a link: replace the link by the folder it points to"
-        )
+    check_continuable(folder)
     lock, created = _begin(folder)
     staging = Staging(folder, os.path.join(folder, layout.STAGING), lock, created)
     try:
         if os.path.isfile(os.path.join(folder, layout.RUN_FILE)) or _is_continue(staging):
             _recover(staging, expected_run)
-        seen = inspect(folder)
-        if seen.state is FolderState.FREE:
-            raise UsageError(f"nothing to continue: {folder} holds no finished run to continue")
-        if seen.state is not FolderState.HOLDS_RUN:
-            raise UsageError(
-                f"nothing to continue: {folder} holds {describe(seen)}, not a finished run; "
-                f"to start again there, replace it (--force)"
-            )
+        problem = _not_continuable(folder, inspect(folder))
+        if problem is not None:
+            raise problem
         for name in (*layout.RUN_FOLDERS, layout.PARTS, layout.PREVIOUS_LOOKUP):
             os.makedirs(staging.staged(name))
     except OSError as exc:
@@ -610,6 +620,45 @@ def prepare_continue(folder: str, expected_run: int | None) -> Staging:
         roll_back(staging)
         raise
     return staging
+
+
+def check_continuable(folder: str) -> Inspection:
+    """Refuse a folder that holds nothing a continue could carry on (no folder, nothing of ours,
+    the remains of an incomplete run that no interrupted continue left), as :func:`prepare_continue`
+    would, but without touching it: the front checks this before it says what it will do.  The
+    remains of an interrupted continue pass: ``prepare_continue`` repairs them first."""
+    if not os.path.isdir(folder) or os.path.islink(folder):
+        inspect(folder)  # says what is wrong with it (a link, a file), else:
+        raise _nothing_to_continue(folder)
+    seen = inspect(folder)
+    if seen.links:
+        raise UsageError(
+            f"output folder {folder} holds a symbolic link named {seen.links[0]!r}; a continued "
+            f"run never writes through a link: replace the link by the folder it points to"
+        )
+    repairable = os.path.isfile(os.path.join(folder, layout.RUN_FILE)) or os.path.isfile(
+        os.path.join(folder, layout.STAGING, layout.MANIFEST)
+    )
+    problem = None if repairable else _not_continuable(folder, seen)
+    if problem is not None:
+        raise problem
+    return seen
+
+
+def _nothing_to_continue(folder: str) -> UsageError:
+    return UsageError(f"nothing to continue: {folder} holds no finished run to continue")
+
+
+def _not_continuable(folder: str, seen: Inspection) -> UsageError | None:
+    """Why a continue cannot carry on what ``folder`` holds (None: it holds a finished run)."""
+    if seen.state is FolderState.FREE:
+        return _nothing_to_continue(folder)
+    if seen.state is not FolderState.HOLDS_RUN:
+        return UsageError(
+            f"nothing to continue: {folder} holds {describe(seen)}, not a finished run; "
+            f"to start again there, replace it (--force)"
+        )
+    return None
 
 
 def _is_continue(staging: Staging) -> bool:

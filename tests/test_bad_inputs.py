@@ -262,6 +262,13 @@ FLAG_CASES = [
     (["--max-file-mb", "nan"], "--max-file-mb must be a number of megabytes from 0.001 to"),
     (["--max-file-mb=-inf"], "--max-file-mb must be a number of megabytes from 0.001 to"),
     (["--max-file-mb", "1e-300"], "--max-file-mb must be a number of megabytes from 0.001 to"),
+    # Separators out of place are a typo, never read as another number (10,0000 was 100,000).
+    *(
+        ([flag, text], f"{flag}: {text!r} is not a number as written; ',' or '_' go between groups")
+        for flag in ("--users", "--seed", "--days", "--workers", "--max-file-mb")
+        for text in ("10,0000", "2,00", "1,0,0", "1_0", "1,000_000", "12,", ",100")
+    ),
+    (["--max-file-mb", "1,0.5"], "'1,0.5' is not a number as written"),
     (["--force=yes"], "ignored explicit argument"),
     (["--check=1"], "ignored explicit argument"),
     (["--bogus"], "unrecognized arguments: --bogus"),
@@ -302,6 +309,27 @@ def test_bad_file_flags(tmp_path: os.PathLike[str], capsys: pytest.CaptureFixtur
         assert_one_message(status, err, "error: ", f"--check needs {flag}")
 
 
+@pytest.mark.parametrize(
+    ("flag", "text", "value"),
+    [
+        *((flag, text, 1000) for flag in ("--users", "--seed", "--days") for text in
+          ("1000", "1,000", "1_000", " 1000 ")),
+        ("--users", "1,000,000", 1_000_000),
+        ("--users", "12,345,678", 12_345_678),
+        ("--seed", "9_223_372_036_854_775_807", 2**63 - 1),
+        ("--workers", "2", 2),
+        ("--max-file-mb", "1,000.5", 1000.5),
+        ("--max-file-mb", "1_000", 1000.0),
+        ("--max-file-mb", "0.5", 0.5),
+    ],
+)  # fmt: skip
+def test_numbers_grouped_in_threes_read_as_written(flag: str, text: str, value: float) -> None:
+    from frontend.values import parse_flag, size_mb
+
+    name = flag[2:]
+    assert (size_mb(text) if name == "max-file-mb" else parse_flag(name, text)) == value
+
+
 def test_bad_output_folders(tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]) -> None:
     base = os.fspath(tmp_path)
     a_file = os.path.join(base, "a_file")
@@ -316,9 +344,16 @@ def test_bad_output_folders(tmp_path: os.PathLike[str], capsys: pytest.CaptureFi
         (link, "is a symbolic link"),
         ("/proc/version/out", "cannot create the output folder"),
     ]
+    if os.path.isfile("/proc/version"):  # Linux: /proc takes no new folder, even from root
+        cases.append(("/proc/out", "output folder /proc/out cannot be created: /proc takes no"))
     for out, words in cases:
-        status, _, err = run(run_flags(GOOD, out), capsys)
+        status, printed, err = run(run_flags(GOOD, out), capsys)
         assert_one_message(status, err, "error: ", words)
+        assert printed == "", "refused before the estimate and the announcement"
+    if os.path.isfile("/proc/version"):  # --force does not try it either (it was status 1)
+        status, printed, err = run([*run_flags(GOOD, "/proc/out"), "--force"], capsys)
+        assert_one_message(status, err, "error: ", "/proc/out cannot be created")
+        assert printed == ""
     assert not os.path.exists(os.path.join(base, "elsewhere"))
     with open(a_file) as handle:
         assert handle.read() == "mine"

@@ -63,8 +63,14 @@ def test_scope_words_and_key_names_are_matched_ignoring_case_and_spaces(
 
 REFUSALS = [
     (("a [usr]",), 3, "unknown item 'usr' (did you mean 'user'?)"),
-    (("a [Add to cart]",), 3, "unknown item 'Add to cart' (did you mean 'Add To Cart'?)"),
-    (("a [Checkout]",), 3, "unknown item 'Checkout'"),
+    (("a [device]",), 3, "unknown item 'device' (did you mean 'deviceId'?)"),
+    (("a [wiht b]", "b"), 3, "unknown item 'wiht b' (did you mean 'with b'?)"),
+    (
+        ("a [Add to cart]",),
+        3,
+        "'Add to cart' is not in the event column (did you mean 'Add To Cart'?)",
+    ),
+    (("a [Checkout]",), 3, "'Checkout' is not in the event column; an item is user"),
     (("a [user, session]",), 3, "has two scopes (user, session)"),
     (("a [user, deviceId]",), 3, "has two scopes (user, deviceId)"),
     (("a [with b]", "c"), 3, "no property column named 'b' to go 'with'"),
@@ -102,6 +108,27 @@ def test_every_header_mistake_is_refused_with_the_file_the_column_and_the_closes
     message = str(refused.value)
     assert message.startswith(f"events.csv, row 1, column {column}: "), message
     assert words in message, message
+
+
+def test_an_event_missing_from_the_event_column_is_said_so_and_only_events_are_suggested() -> None:
+    """The example sheet cut short: a header lists 'View Recipe', which the event column lost.
+    It was 'unknown item ... (did you mean 'with recipe_category'?)': a column, for an event."""
+    text = (
+        'shardkeys,event,recipe_category,"recipe_rating [View Recipe, Add To Cart]"\n'
+        "userId,App Open,Quick & Easy,5\n"
+        ",Add To Cart,Vegetarian,4\n"
+        ",View Recipes,,\n"
+    )
+    with pytest.raises(InputError) as refused:
+        parse_events(text, "events.csv")
+    message = str(refused.value)
+    assert message.startswith("events.csv, row 1, column 4: header 'recipe_rating [View Recipe,")
+    assert "'View Recipe' is not in the event column (did you mean 'View Recipes'?)" in message
+    gone = text.replace(",View Recipes,,\n", "")  # nothing like it: no suggestion at all
+    with pytest.raises(InputError) as refused:
+        parse_events(gone, "events.csv")
+    message = str(refused.value)
+    assert "'View Recipe' is not in the event column;" in message and "did you mean" not in message
 
 
 def test_a_with_column_of_another_length_is_refused() -> None:

@@ -101,6 +101,17 @@ def test_anything_else_is_not_a_number_of_users(text: str) -> None:
     assert len(problem) < 100, "fits the line under the prompt"
 
 
+@pytest.mark.parametrize("text", ["2,00", "10,0000", "1,0,0", "1_0", "1,000_000", " 12, "])
+def test_separators_out_of_place_are_refused_at_the_users_question(text: str) -> None:
+    """``2,00`` was read as 200: now it is refused, saying how to write a number, and asked
+    again with the answer selected, so the next one typed replaces it."""
+    problem = prompts.users_problem(text)
+    assert isinstance(problem, str) and "between groups of 3 digits (1,000)" in problem
+    assert len(problem) < 100, "fits the line under the prompt"
+    with keys(text + "\r" + "2,000\r") as kwargs:
+        assert prompts.ask_users(**kwargs) == 2000
+
+
 def test_file_answers_that_are_not_files_are_refused_in_the_prompt(tmp_path: Any) -> None:
     assert prompts.file_problem(example("events.csv")) is True
     assert "no such file" in str(prompts.file_problem(os.path.join(tmp_path, "nope.csv")))
@@ -131,6 +142,7 @@ def test_output_folders_that_cannot_be_used_say_why(tmp_path: Any) -> None:
     assert "type the path" in str(prompts.folder_problem(""))
     # The rest is checked after Enter, with the whole message.
     check_writable(os.path.join(tmp_path, "new", "deeper"))
+    assert os.listdir(tmp_path) == ["file.txt"], "the folder tried is removed again"
     with pytest.raises(UsageError, match=r"file\.txt is a file"):
         check_writable(os.path.join(a_file, "inside"))
     with pytest.raises(UsageError, match="too long: 300 bytes, where this file system allows"):
@@ -419,6 +431,8 @@ def test_continuing_at_the_folder_question_carries_the_run_on(tmp_path: Any) -> 
     first = generate(new_run([*flags, "--end", "2026-11-20"], None).config)
     later = plan(["--output", out, "--end", END], "\r")
     assert isinstance(later.config, ContinueConfig) and later.product is None
+    assert later.users == 6, "the progress counts the users the continue walks on"
+    assert plan(["--continue", "--output", out, "--end", END], None).users == 6
     result = carry_on(later.config)
     assert result.config.seed == 5 and result.config.users == first.config.users
     assert result.stats.events > 0
@@ -524,6 +538,18 @@ def test_replay_repeats_a_run_byte_for_byte(tmp_path: Any) -> None:
     # A flag overrides the replay file; the output folder is asked when not given.
     changed = new_run(["--replay", os.path.join(first, "config", "run.json"), "--users", "4"], "\r")
     assert (changed.config.users, changed.config.seed) == (4, original.config.seed)
+
+
+def test_a_replay_offers_a_folder_that_does_not_exist_yet(here: str) -> None:
+    """A replay makes a new run: the folder of the latest run here (another run altogether) is
+    not offered, or Enter would offer to continue or replace it."""
+    flags = ["--users", "3", "--events", example("events.csv"), "--flows", example("flows.csv")]
+    flags += ["--lookup", example("lookup_table.csv"), "--seed", "2", "--end", END]
+    for folder in ("base", "output-2"):
+        generate(new_run([*flags, "--output", folder], None).config)
+    os.mkdir("output")  # not a run: taken all the same
+    replayed = new_run(["--replay", "base"], "\r")  # only the folder is asked
+    assert replayed.config.output_dir == "output-3" and not replayed.config.replace
 
 
 def test_replay_warns_when_an_input_file_changed_since_the_run(tmp_path: Any) -> None:

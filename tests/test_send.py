@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -356,6 +357,85 @@ def test_the_command_line_sends_after_a_run_and_shows_the_summary(
             assert KEY.encode() not in handle.read()
 
 
+def test_a_stopped_send_after_a_run_names_the_send_only_command_which_sends_the_rest(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said "run the same command again", and the same command (which makes the run) then
+    refused the folder that now holds the run.  The send-only command continues the send."""
+    folder = str(tmp_path / "ph")
+    monkeypatch.setenv("SEGMENT_WRITE_KEY", KEY)
+    flags = ["--events", example("events.csv"), "--flows", example("flows.csv"), "--lookup",
+             example("lookup_table.csv"), "--users", "5", "--output", folder, "--seed", "3",
+             "--end", END, "--workers", "1", "--send", "segment"]  # fmt: skip
+    with StandIn("segment", KEY, {2: Fault(400, body=b'{"error":"bad batch"}')}) as server:
+        argv = [*flags, "--endpoint", server.url]
+        assert event_generator.main(argv) == 1
+        err = capsys.readouterr().err
+        assert "HTTP 400" in err and "Fix the cause and send again: it continues with" in err
+        assert "same command" not in err
+        lines = err.splitlines()
+        assert lines[-2] == "To send the rest:"
+        command = shlex.split(lines[-1])
+        assert command == ["python3", "event_generator.py", "--send", "segment", "--output",
+                           folder, "--endpoint", server.url]  # fmt: skip
+        assert event_generator.main(argv) == 2  # the command that made the run: refused
+        assert "already holds a previous run" in capsys.readouterr().err
+        assert event_generator.main(command[2:]) == 0  # the command it named: the rest goes
+        assert "skipped" in capsys.readouterr().out
+        events, profiles = ids_in(folder, "segment")
+        assert dict(server.items) == dict.fromkeys(events, 1)
+        assert dict(server.profiles) == dict.fromkeys(profiles, 1)
+
+
+def test_a_cancel_after_a_run_names_the_send_only_command(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during the send, or during the summary of the run before it: the run is complete,
+    so the way on is the send alone."""
+    import frontend.send
+    from generator import SendProgress
+
+    def interrupted(config: Any, progress: Any, **kwargs: Any) -> Any:
+        progress(SendProgress("sending", 1, 1, 40, 100))
+        raise KeyboardInterrupt
+
+    folder = str(tmp_path / "ph")
+    flags = ["--events", example("events.csv"), "--flows", example("flows.csv"), "--lookup",
+             example("lookup_table.csv"), "--users", "3", "--output", folder, "--seed", "3",
+             "--end", END, "--workers", "1", "--send", "posthog", "--api-key", KEY]  # fmt: skip
+    monkeypatch.setattr(frontend.send, "send_run", interrupted)
+    assert event_generator.main(flags) == 130
+    err = capsys.readouterr().err
+    assert err.splitlines()[-3:] == [
+        "Cancelled: 40 of 100 items delivered",
+        "To send the rest (with your key for KEY):",
+        f"  python3 event_generator.py --send posthog --output {folder} --api-key KEY",
+    ]
+    assert KEY not in err
+
+    def summary_interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(event_generator, "print_summary", summary_interrupted)
+    assert event_generator.main([*flags, "--output", folder + "-2"]) == 130
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-3] == f"Cancelled (the run in {folder}-2 is complete)"
+    assert lines[-1].endswith(f"--send posthog --output {folder}-2 --api-key KEY")
+
+
+def test_the_send_only_command_keeps_the_send_s_flags_and_never_shows_the_key() -> None:
+    from frontend.send import send_command
+
+    args = event_generator.build_parser().parse_args(
+        ["--users", "60", "--output", "ph", "--seed", "3", "--end", END, "--send", "mixpanel",
+         "--region", "eu", "--endpoint", "http://127.0.0.1:9/x", "--api-key", KEY, "--resend"]
+    )  # fmt: skip
+    assert send_command(args, "ph") == (
+        "python3 event_generator.py --send mixpanel --output ph --region eu --endpoint "
+        "http://127.0.0.1:9/x --api-key KEY"
+    )  # no run flag, no --resend (sent again, a stopped send continues), no key
+
+
 @pytest.mark.parametrize(
     ("flags", "said"),
     [
@@ -471,7 +551,8 @@ def test_the_progress_bar_shows_items_rate_retries_and_waits() -> None:
         show(SendProgress("sending", 1, 3, 2000, 5000, 2, 1, 7.0, "HTTP 429"))
     text = screen.getvalue()
     assert "sending to PostHog" in text and "2,000/5,000 items" in text
-    assert "waiting 7 s: HTTP 429" in text and "500 items/s" in text and "1 retries" in text
+    assert "waiting 7 s: HTTP 429" in text and "500 items/s" in text
+    assert "2 batches 1 retry " in text  # a count's noun in its number: not "1 retries"
 
 
 def test_a_send_is_refused_while_a_run_holds_the_folder(tmp_path: Any) -> None:

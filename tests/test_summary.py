@@ -15,6 +15,7 @@ from rich.filesize import decimal
 from event_generator import main
 from frontend.progress import PlainProgress, progress_shown
 from frontend.summary import bar, print_summary, repeat_command
+from frontend.words import percent, plural
 from generator import ProgressUpdate
 from tests.helpers import ROOT, tree_bytes
 
@@ -38,8 +39,11 @@ def test_the_summary_counts_every_event_name_with_its_share(run_examples: Any) -
     stats = result.stats
     assert sum(stats.by_event) == stats.events
     for name, count in zip(result.product.events.events, stats.by_event):
-        share = f"{100 * count / stats.events:.1f}%"
-        assert re.search(rf"{re.escape(name)}\s+{count:,}\s+{re.escape(share)}", shown), name
+        if count:
+            share = percent(count, stats.events)
+            assert re.search(rf"{re.escape(name)}\s+{count:,}\s+{re.escape(share)}", shown), name
+    none = stats.by_event.count(0)
+    assert (f"no events of {none} other kind" in shown) == bool(none)
     assert re.search(rf"All events\s+{stats.events:,}\s+100.0%", shown)
 
 
@@ -53,7 +57,7 @@ def test_the_summary_shows_each_funnel_in_users_with_the_entries_beside(
         assert users == sorted(users, reverse=True), "a funnel never grows"
         assert all(u <= e for u, e in zip(users, entries)) and users[0] <= stats.users
         for step in range(len(users)):
-            conversion = f"{100 * users[step] / users[step - 1]:.1f}%" if step else ""
+            conversion = percent(users[step], users[step - 1]) if step else ""
             line = (
                 rf"{step + 1}\s+{re.escape(flow.steps[step])}\s+{users[step]:,}\s+"
                 rf"{re.escape(conversion)}\s+{entries[step]:,}"
@@ -68,7 +72,7 @@ def test_the_summary_shows_churn_weeks_files_seed_and_the_repeat_command(
     result, _ = run_examples(users=60, seed=42)
     shown = render(result, chosen=True)
     stats = result.stats
-    assert f"churned {stats.churned:,} ({100 * stats.churned / stats.users:.1f}%)" in shown
+    assert f"churned {stats.churned:,} ({percent(stats.churned, stats.users)})" in shown
     assert f"{stats.joined_before:,} joined before the window" in shown and stats.joined_before
     day1, day7, _ = stats.retention_rates(result.config.end_ms)
     assert day1 is not None and day7 is not None
@@ -220,8 +224,10 @@ def test_a_sheet_of_200000_events_and_50000_flows_gets_a_summary_of_its_top_rows
     for i in top:
         assert re.search(rf"\bE{i}\s+{by_event[i]}\s", shown), i
     rest = sum(by_event) - sum(by_event[i] for i in top)
-    share = f"{100 * rest / sum(by_event):.1f}%"
-    assert re.search(rf"… 199,980 more events\s+{rest:,}\s+{re.escape(share)}", shown)
+    share = percent(rest, sum(by_event))
+    happened = sum(1 for count in by_event if count)
+    assert re.search(rf"… {happened - 20:,} more events\s+{rest:,}\s+{re.escape(share)}", shown)
+    assert f"no events of {len(names) - happened:,} other kinds" in shown
     assert re.search(rf"All events\s+{sum(by_event):,}\s+100.0%", shown)
     assert "flow 8 " in shown and "flow 9 " not in shown and "… 49,990 more flows" in shown
     assert re.search(r"…\s+4,988 more steps", shown)  # of the long flow: 11 shown, then the last
@@ -236,3 +242,101 @@ def test_a_chunk_of_more_than_1000_files_shows_its_last_file_last(run_examples: 
     result.files = [(name, 10) for name in reversed(names)]
     shown = render(result)
     assert "events/part-00000-0000.json … part-00000-1099.json (1,100 files)" in shown
+
+
+def test_words_follow_their_numbers_and_no_share_that_happened_shows_as_zero() -> None:
+    assert [plural(n, "event") for n in (0, 1, 2, 1000)] == [
+        "0 events", "1 event", "2 events", "1,000 events"
+    ]  # fmt: skip
+    assert (plural(1, "retry"), plural(2, "retry"), plural(1, "batch"), plural(3, "batch")) == (
+        "1 retry", "2 retries", "1 batch", "3 batches"
+    )  # fmt: skip
+    assert plural(2, "day") == "2 days" and plural(1, "more event") == "1 more event"
+    assert percent(67, 175_590) == "<0.1%" and percent(0, 10) == "0.0%"
+    assert percent(175_523, 175_590) == ">99.9%" and percent(5, 5) == "100.0%"
+    assert percent(1, 3) == "33.3%" and percent(1, 0) == "–"
+
+
+def test_a_continue_of_a_few_events_shows_only_what_happened(
+    run_examples: Any, tmp_path: Any
+) -> None:
+    """A continue of an hour wrote one event: its summary was 19 event rows and 23 funnel rows
+    at 0.  Now: the events that happened, a line for the kinds that did not, no funnel of a flow
+    nobody entered, and words in their number (``Wrote 1 event``)."""
+    from generator.walker import WalkStats
+
+    result, _ = run_examples(users=5)
+    names = result.product.events.events
+    stats = WalkStats.for_product(result.product)
+    stats.users, stats.events = 5, 1
+    stats.by_event[names.index("Browse Menu")] = 1
+    result.stats = stats
+    shown = render(result)
+    assert "Wrote 1 event for 5 users into" in shown
+    assert re.search(r"Browse Menu\s+1\s+100.0%", shown)
+    assert f"no events of {len(names) - 1} other kinds" in shown
+    assert "App Open" not in shown and "Funnels: no flow was entered" in shown
+    # One flow entered: its funnel, whole (a step nobody reached is part of it), and a count of
+    # the others.
+    flows = result.product.flows.flows
+    stats.funnels[0][0] = stats.funnel_users[0][0] = 1
+    shown = render(result, width=140)
+    assert flows[0].name in shown and flows[1].name not in shown
+    assert re.search(rf"2\s+{re.escape(flows[0].steps[1])}\s+0\s+0.0%", shown)
+    assert re.search(rf"{len(flows[0].steps)}\s+{re.escape(flows[0].steps[-1])}\s+0\s+–", shown)
+    assert f"{len(flows) - 1} flows nobody entered, not shown" in shown
+    # A share that is not zero never reads 0.0%.
+    stats.events = 100_000
+    stats.by_event[names.index("App Open")] = 99_999
+    assert re.search(r"Browse Menu\s+1\s+<0.1%", render(result))
+
+
+def test_the_progress_of_a_continue_counts_the_users_it_walks_on() -> None:
+    """It started at ``0/0 users``: the total is known from the run's record before the core's
+    first report (and when it is not, only the users done are shown)."""
+    for total, first in ((300, "0/300 users"), (None, "0 users")):
+        console = Console(file=io.StringIO(), width=140, force_terminal=True, color_system=None)
+        with progress_shown(console, total, get_time=lambda: 0.0) as show:
+            console.file.write("|")
+            show(ProgressUpdate(1, 300, 1))
+        screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.file.getvalue())  # type: ignore[attr-defined]
+        before = screen.split("|")[0]
+        assert first in before and "0/0" not in before, before
+        assert "1/300 users" in screen and "1 event " in screen
+
+
+def test_an_action_is_announced_once_it_is_checked_and_replacing_only_what_is_there(
+    tmp_path: Any, capsys: Any
+) -> None:
+    """``--force`` into a new folder said "(replacing the run there)"; ``--continue`` of a folder
+    with no run said "Continuing the run in ..." before "nothing to continue"; ``--send`` of a run
+    in another format said "Sending ..." before refusing it."""
+    from tests.helpers import END, EXAMPLE_FILES
+
+    out = os.path.join(tmp_path, "newf")
+    flags = [*EXAMPLE_FILES, "--users", "3", "--output", out, "--seed", "1", "--end", END]
+    flags += ["--workers", "1", "--force"]
+    assert main(flags) == 0
+    said = capsys.readouterr().out
+    assert "Generating 3 users into" in said and "replacing" not in said
+    assert main(flags) == 0
+    assert f"into {out} (replacing the run there): seed 1" in capsys.readouterr().out
+    os.remove(os.path.join(out, "config", "run.json"))
+    assert main(flags) == 0
+    assert "(replacing the remains of an incomplete run there)" in capsys.readouterr().out
+
+    for folder, words in (
+        (os.path.join(tmp_path, "nowhere"), "holds no finished run to continue"),
+        (os.path.join(tmp_path, "remains"), "holds the remains of an incomplete run"),
+    ):
+        if folder.endswith("remains"):
+            os.makedirs(os.path.join(folder, "events"))
+        assert main(["--continue", "--output", folder]) == 2
+        captured = capsys.readouterr()
+        assert (
+            captured.out == "" and f"error: nothing to continue: {folder} {words}" in captured.err
+        )
+
+    assert main(["--send", "amplitude", "--output", out, "--api-key", "k" * 20]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "was made in the 'json' format" in captured.err

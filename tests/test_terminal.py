@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -220,7 +221,7 @@ def test_an_output_folder_that_cannot_be_used_is_asked_again_at_once(
         handle.write("x")
     child = spawn(checkout, here, "--days", "5", "--end", END, "--users", "20")
     answer(child, QUESTIONS[0], theirs)
-    shown_whole(child, f"✗ output folder {theirs} holds a events/ folder with files this tool")
+    shown_whole(child, f"✗ output folder {theirs} holds an events/ folder with files this tool")
     answer(child, QUESTIONS[0], "n" * 300)
     child.expect_exact("is too long: 300 bytes, where this file system allows")
     answer(child, QUESTIONS[0], os.path.join("a-file", "out"))
@@ -232,6 +233,33 @@ def test_an_output_folder_that_cannot_be_used_is_asked_again_at_once(
     assert status == 0, shown
     assert run_json(os.path.join(here, "good"))["users"] == 20
     assert os.listdir(os.path.join(theirs, "events")) == ["notes.txt"]
+
+
+def test_the_readme_s_non_interactive_command_asks_nothing_in_a_terminal(
+    checkout: str, here: str
+) -> None:
+    """README, *Non-interactive use*: "with all of them given, nothing is asked".  Its command
+    left out --format, and stopped at the format question in a terminal."""
+    from frontend import options, prompts
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    section = readme[readme.index("## Non-interactive use") :]
+    start = section.index("```console\n") + len("```console\n")
+    words = shlex.split(section[start : section.index("```", start)].replace("\\\n", " "))
+    assert words[:2] == ["python3", "event_generator.py"]
+    flags = words[2:]
+    asked = {question.key for question in options._questions(prompts)}
+    assert {f"--{key}" for key in asked} <= set(flags), "every question has its flag there"
+    os.symlink(os.path.join(checkout, "examples"), os.path.join(here, "examples"))
+    child = spawn(checkout, here, *flags)
+    status, shown = finish(child)
+    assert status == 0, shown
+    assert "Wrote " in shown and "Enter accepts" not in shown
+    assert not re.search(r"^\s*\? ", shown, re.MULTILINE), "no question (questionary's '? ')"
+    for label in ("Output folder out", "Events CSV file", "Format json", "Users 1,000"):
+        assert f"✓ {label}" in shown, label  # each answer shown as given, none asked
+    assert run_json(os.path.join(here, "out"))["format"] == "json"
 
 
 def test_running_again_offers_to_continue_the_run_first(checkout: str, here: str) -> None:
@@ -378,6 +406,7 @@ def test_without_a_terminal_missing_values_end_with_status_2_naming_the_flags(
     assert done.stderr.count("\n") == 1 and os.listdir(here) == []
     done = _run(checkout, here, "--users", "5", *_example_flags())
     assert done.returncode == 2 and "error: missing --output:" in done.stderr
+    assert "give it as a flag (see --help)" in done.stderr  # one flag: not "them as flags"
 
 
 def test_without_a_terminal_the_log_gets_plain_lines_and_an_existing_run_is_refused(

@@ -6,7 +6,7 @@ Like the rest of the core it never prints and never reads the clock: progress go
 of frozen :class:`SendProgress`, and the clock, the sleep and the jitter are parameters.
 """
 
-from .send import SendConfig, SendProgress, SendResult, destination, send_run
+from .send import SendConfig, SendProgress, SendResult, check_send, destination, send_run
 from .tools import TOOLS, tool_for
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "SendConfig",
     "SendProgress",
     "SendResult",
+    "check_send",
     "destination",
     "send_run",
     "tool_for",

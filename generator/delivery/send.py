@@ -2,7 +2,7 @@
 acknowledged before the next, recorded in the journal as it is acknowledged.
 
 One batch is in flight at a time, so a send that stops (Ctrl-C, SIGKILL, a refusal, a tool that
-keeps failing) has recorded every acknowledged batch, and the same command continues with the
+keeps failing) has recorded every acknowledged batch, and sending again continues with the
 first one that was not: nothing is lost, and nothing reaches the tool twice except, at most, the
 one batch that was on the wire when it stopped.
 
@@ -292,8 +292,8 @@ class _Sender:
                 raise DeliveryError(
                     f"{self.tool.title} refused the batch at {self._where(checked.path, lines)} "
                     f"({code}: {said}){bad}; the send stopped there, {self.done:,} of "
-                    f"{self.total:,} items are delivered. Fix the cause and run the same command "
-                    f"again: it continues with this batch"
+                    f"{self.total:,} items are delivered. Fix the cause and send again: it "
+                    f"continues with this batch"
                 )
             attempt += 1
             if attempt >= MAX_ATTEMPTS:
@@ -301,7 +301,7 @@ class _Sender:
                     f"{self.tool.title} did not accept the batch at "
                     f"{self._where(checked.path, lines)} after {attempt} tries (last: {code}: "
                     f"{said}); the send stopped there, {self.done:,} of {self.total:,} items are "
-                    f"delivered. Run the same command again later: it continues with this batch"
+                    f"delivered. Send again later: it continues with this batch"
                 )
             if answer.wait_s is not None:
                 wait = answer.wait_s + self.draw()  # as asked, plus up to 1 s of jitter
@@ -313,8 +313,8 @@ class _Sender:
                 raise DeliveryError(
                     f"{self.tool.title} asked to wait {wait:,.0f} s before the batch at "
                     f"{self._where(checked.path, lines)}; the send stopped there, "
-                    f"{self.done:,} of {self.total:,} items are delivered. Run the same command "
-                    f"again later: it continues with this batch"
+                    f"{self.done:,} of {self.total:,} items are delivered. Send again later: it "
+                    f"continues with this batch"
                 )
             self.retries += 1
             self._progress(wait, f"{why}: {said}"[:200])
@@ -354,21 +354,10 @@ class _Position:
         self.sender._progress()
 
 
-def send_run(
-    config: SendConfig,
-    *,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-    draw: Callable[[], float],
-    wall_clock: Callable[[], float] | None = None,
-    progress: SendCallback | None = None,
-    poster: Poster | None = None,
-) -> SendResult:
-    """Send the run in ``config.output_dir`` to ``config.tool``; see the module's docstring.
-
-    ``clock`` (monotonic seconds) and ``sleep`` pace the requests, ``draw`` gives the jitter,
-    ``wall_clock`` (epoch seconds) reads a ``Retry-After`` given as a date.
-    """
+def check_send(config: SendConfig) -> tuple[Tool, str]:
+    """The tool and the base URL of a send, checked without reading the run's files: a tool,
+    region or endpoint that cannot be, no key, a folder that holds no finished run, or a run made
+    in another format.  :func:`send_run` calls it first; the front, before it announces the send."""
     if config.tool not in TOOLS:
         raise UsageError(f"unknown tool {config.tool!r}; choose one of {', '.join(TOOLS)}")
     tool = tool_for(config.tool)
@@ -384,6 +373,26 @@ def send_run(
             f"the run in {folder} was made in the {fmt!r} format; {tool.title} takes a run made "
             f"with --format {tool.name} (generate it again with that format, into another folder)"
         )
+    return tool, base
+
+
+def send_run(
+    config: SendConfig,
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    draw: Callable[[], float],
+    wall_clock: Callable[[], float] | None = None,
+    progress: SendCallback | None = None,
+    poster: Poster | None = None,
+) -> SendResult:
+    """Send the run in ``config.output_dir`` to ``config.tool``; see the module's docstring.
+
+    ``clock`` (monotonic seconds) and ``sleep`` pace the requests, ``draw`` gives the jitter,
+    ``wall_clock`` (epoch seconds) reads a ``Retry-After`` given as a date.
+    """
+    tool, base = check_send(config)
+    folder = config.output_dir
     # The folder is held for the whole send: a run that replaced or continued it meanwhile would
     # change the files under the journal's feet.
     with locked(folder):
