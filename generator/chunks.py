@@ -16,9 +16,10 @@ from . import layout
 from .formats import DEFAULT_FORMAT, FORMATS
 from .limits import DEFAULT_CHUNK_USERS, DEFAULT_MAX_FILE_MB, MB
 from .params import Params
+from .population import Population
 from .record import UserNames, read_saved_chunk, user_bytes
 from .spec import Product
-from .users import Population, UserState
+from .users import UserState
 from .walker import WRITE_ALL_MS, Walker, WalkStats
 from .writers import AtomicFile, EventFiles, csv_rows
 

@@ -26,9 +26,9 @@ from generator.clock import DAY_MS
 from generator.formats import FORMATS
 from generator.layout import STAGING
 from generator.params import Params
+from generator.population import Population
 from generator.record import UserNames, read_user, user_bytes
 from generator.runner import NEW_USERS_PERIOD_DAYS, NEW_USERS_SHARE
-from generator.users import Population
 from generator.walker import Walker, WalkStats
 from tests.helpers import (
     SMALL_CHUNKS,
