@@ -2,17 +2,23 @@
 a Dask task.
 
 Chunk boundaries depend only on the number of users and the run's chunk size, never on the number
-of workers, and every user's draws come from streams keyed by the seed and the user's index, so a
-chunk is the same bytes in whichever process, on whichever machine, generates it.
+of workers, and every user's draws are addressed by the seed and the user's index (``sites``), so
+a chunk is the same bytes in whichever process, on whichever machine, generates it.
+
+Two engines make a chunk's events, the same bytes (``tests/test_engine.py``): the batch engine
+(``batch``, the default: users in batches, lines from pre-encoded pieces, written a slice of
+events at a time) and the plain model (``walker``: one user, one event at a time, the reference).
+Batches hold about :data:`BATCH_EVENTS` events, whatever the sheet, so memory stays flat.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from . import layout
+from .batch import BatchWalker
 from .formats import DEFAULT_FORMAT, FORMATS
 from .limits import DEFAULT_CHUNK_USERS, DEFAULT_MAX_FILE_MB, MB
 from .params import Params
@@ -25,6 +31,13 @@ from .writers import AtomicFile, EventFiles, csv_rows
 
 FLUSH_LINES = 4_000  # events buffered before a write (~1.3 MB); bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
+BATCH = "batch"  # the engines: the batch engine (the default) and the plain model
+PLAIN = "plain"
+ENGINES = (BATCH, PLAIN)
+FIRST_BATCH_USERS = 100  # the first batch of a chunk; the next ones sized to about BATCH_EVENTS
+BATCH_EVENTS = 250_000  # events a batch aims at (about 8 MB of arrays before they are lines)
+MAX_BATCH_USERS = 2_000
+SLICE_EVENTS = 8_192  # events made into lines and written at a time (a few MB of bytes)
 
 Report = Callable[[int, int], None]  # (users done, events written) since the last report
 Files = list[tuple[str, int]]  # (path relative to the output folder, size on disk)
@@ -48,6 +61,7 @@ class Job:
     saved_users: int = 0  # a continue: users 0..saved_users-1 carry on from their saved state
     since_ms: int = WRITE_ALL_MS  # a continue writes only events after this (its end, less 1 ms)
     new_window_ms: int | None = None  # a continue creates its new users over this window
+    engine: str = BATCH  # never changes the output
 
     @property
     def chunks(self) -> range:
@@ -81,7 +95,6 @@ def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
             job.staged(layout.part_saved(chunk)), names, users.start, job.since_ms + 1
         )
     population = Population(product, job.params, job.seed, job.end_ms, job.new_window_ms)
-    walker = Walker(product, job.params, job.seed, job.end_ms, fmt.encoder(product, job.seed))
     stats = WalkStats.for_product(product)
     events = EventFiles(
         job.staged(layout.EVENTS),
@@ -93,28 +106,16 @@ def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
     new_users: list[UserState] = []
     users_file = AtomicFile(job.staged(layout.part_users(chunk)))
     lookup_file = AtomicFile(job.staged(layout.part_lookup(chunk)))
-    lines: list[str] = []
     user_entries: list[bytes] = []
     lookup_rows: list[list[str]] = []
-    reported_users = reported_events = 0
+    progress = _Progress(report, stats)
     try:
-        for done, index in enumerate(users, start=1):
-            if index < job.saved_users:
-                user = saved[index - users.start]
-                user.user_props = population.user_props(index)  # drawn again, never saved
-            else:
-                user = population.create(index)
+        work = _Work(job, users, saved, population, stats, events, progress)
+        for user in (_walk_batches if job.engine == BATCH else _walk_plain)(work):
+            if user.index >= job.saved_users:
                 new_users.append(user)
-            walker.simulate(user, lines, stats, job.since_ms)
-            if len(lines) >= FLUSH_LINES:
-                events.write(lines)
-                lines.clear()
             user_entries.append(user_bytes(user, names))
             lookup_rows.append([user.user_id, *user.lookup])
-            if done % PROGRESS_USERS == 0:
-                report(done - reported_users, stats.events - reported_events)
-                reported_users, reported_events = done, stats.events
-        events.write(lines)
         users_file.write(b",\n".join(user_entries))
         users_file.commit()
         lookup_file.write(csv_rows(lookup_rows))
@@ -130,8 +131,91 @@ def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
         users_file.abort()
         lookup_file.abort()
         raise
-    report(len(users) - reported_users, stats.events - reported_events)
+    progress.done(len(users))
     return ChunkResult(chunk, stats, [(os.path.join(layout.EVENTS, n), s) for n, s in written])
+
+
+class _Progress:
+    """Reports users and events done since the last report."""
+
+    def __init__(self, report: Report, stats: WalkStats) -> None:
+        self.report = report
+        self.stats = stats
+        self.users = self.events = 0
+
+    def done(self, users: int) -> None:
+        """``users`` of the chunk are done (the events are in ``stats``)."""
+        self.report(users - self.users, self.stats.events - self.events)
+        self.users, self.events = users, self.stats.events
+
+
+@dataclass
+class _Work:
+    """One chunk's users to walk, and where their events and statistics go."""
+
+    job: Job
+    users: range
+    saved: list[UserState]  # a continue's saved users of the chunk
+    population: Population
+    stats: WalkStats
+    events: EventFiles
+    progress: _Progress
+
+
+def _walk_plain(work: _Work) -> Iterator[UserState]:
+    """The plain model: one user after another (``walker``), lines flushed every FLUSH_LINES."""
+    job, users, saved, population, stats, events = (
+        work.job, work.users, work.saved, work.population, work.stats, work.events,
+    )  # fmt: skip
+    fmt = FORMATS[job.format]
+    walker = Walker(
+        job.product, job.params, job.seed, job.end_ms, fmt.encoder(job.product, job.seed)
+    )
+    lines: list[str] = []
+    for done, index in enumerate(users, start=1):
+        if index < job.saved_users:
+            user = saved[index - users.start]
+            user.user_props = population.user_props(index)  # drawn again, never saved
+        else:
+            user = population.create(index)
+        walker.simulate(user, lines, stats, job.since_ms)
+        if len(lines) >= FLUSH_LINES:
+            events.write(lines)
+            lines.clear()
+        yield user
+        if done % PROGRESS_USERS == 0:
+            work.progress.done(done)
+    events.write(lines)
+
+
+def _walk_batches(work: _Work) -> Iterator[UserState]:
+    """The batch engine: batches of users (saved users and new ones apart), sized to about
+    BATCH_EVENTS events; each batch's lines made and written SLICE_EVENTS at a time."""
+    job, users, saved, population, events = (
+        work.job, work.users, work.saved, work.population, work.events,
+    )  # fmt: skip
+    fmt = FORMATS[job.format]
+    walker = BatchWalker(job.product, job.params, job.seed, job.end_ms)
+    maker = fmt.lines(job.product, job.seed, fmt.framing.separator)
+    size = FIRST_BATCH_USERS
+    first = users.start
+    while first < users.stop:
+        stop = min(users.stop, first + size)
+        if first < job.saved_users:
+            stop = min(stop, job.saved_users)
+            batch = walker.resume(population, saved[first - users.start : stop - users.start])
+        else:
+            batch = walker.create(population, range(first, stop))
+        found = walker.walk(batch, work.stats, job.since_ms)
+        maker.begin(found, batch.users)
+        for start in range(0, len(found), SLICE_EVENTS):
+            events.write_lines(maker.lines(found, start, min(len(found), start + SLICE_EVENTS)))
+        maker.end()
+        yield from batch.users
+        work.progress.done(stop - users.start)
+        per_user = max(1.0, len(found) / (stop - first))
+        size = max(1, min(MAX_BATCH_USERS, int(BATCH_EVENTS / per_user)))
+        first = stop
 
 
 def merge(job: Job, results: dict[int, ChunkResult]) -> tuple[WalkStats, Files]:

@@ -24,6 +24,7 @@ for the same user.  ``docs/engine.md`` explains how to give every draw of the mo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,6 +102,19 @@ class Draws:
     ) -> npt.NDArray[np.uint64]:
         """The words at many addresses (the batch engine's form): the arguments are broadcast
         together and the result has shape ``(4, n)``, one column per address."""
+        counter = self.counters(user, day, a, b, c, d)
+        return blocks(counter[0], counter[1], counter[2], counter[3], self.keys)
+
+    def counters(
+        self,
+        user: npt.ArrayLike,
+        day: npt.ArrayLike = 0,
+        a: npt.ArrayLike = 0,
+        b: npt.ArrayLike = 0,
+        c: npt.ArrayLike = 0,
+        d: npt.ArrayLike = 0,
+    ) -> npt.NDArray[np.uint64]:
+        """The counters of :meth:`blocks`' addresses, shape ``(4, n)`` (checked as it checks)."""
         users = _unsigned(user, 64, "user")
         days = np.asarray(day)
         if days.dtype.kind not in "iu" or (
@@ -111,7 +125,25 @@ class Draws:
         shift = np.uint64(32)
         high = (_unsigned(a, INDEX_BITS, "a") << shift) | _unsigned(b, INDEX_BITS, "b")
         low = (_unsigned(c, INDEX_BITS, "c") << shift) | _unsigned(d, INDEX_BITS, "d")
-        return blocks(users, days64, high, low, self.keys)
+        return np.stack(np.broadcast_arrays(users, days64, high, low)).reshape(4, -1)
+
+
+Request = tuple["Draws", npt.NDArray[np.uint64]]  # draws of one purpose, and their counters
+
+
+def blocks_of(requests: Sequence[Request]) -> list[npt.NDArray[np.uint64]]:
+    """The blocks of several purposes' addresses in one Philox call (a key schedule per address):
+    ``[draws.blocks(*address) for draws, address in ...]``, the same words, at the cost of one
+    call's fixed work instead of one per purpose.  Each request is ``(draws, draws.counters(...))``.
+    """
+    sizes = [counter.shape[1] for _, counter in requests]
+    if not requests or not sum(sizes):
+        return [np.zeros((4, size), dtype=np.uint64) for size in sizes]
+    counters = np.concatenate([counter for _, counter in requests], axis=1)
+    schedules = np.array([draws.keys for draws, _ in requests], dtype=np.uint64).T
+    keys = np.repeat(schedules, sizes, axis=1)
+    words = blocks(counters[0], counters[1], counters[2], counters[3], keys)
+    return np.split(words, np.cumsum(sizes)[:-1], axis=1)
 
 
 def _unsigned(values: npt.ArrayLike, bits: int, name: str) -> npt.NDArray[np.uint64]:

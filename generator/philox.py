@@ -125,7 +125,7 @@ def mulhi_into(a: Words, m: int, hi: Words, lo: Words, t1: Words, t2: Words, t3:
 
 def _blocks_into(
     counter: tuple[Words, Words, Words, Words],
-    keys: tuple[int, ...],
+    keys: tuple[int, ...] | Words,
     out: tuple[Words, Words, Words, Words],
     work: list[Words],
 ) -> None:
@@ -133,13 +133,17 @@ def _blocks_into(
     for source, target in zip(counter, (c0, c1, c2, c3)):
         np.copyto(target, source)
     hi0, lo0, hi1, lo1, t1, t2, t3 = (work[i] for i in range(4, 11))
-    for index, (k0, k1) in enumerate(zip(keys[0::2], keys[1::2])):
+    if isinstance(keys, np.ndarray):  # a key per element: rows of the schedule
+        pairs: list[tuple[Words | np.uint64, Words | np.uint64]] = list(zip(keys[0::2], keys[1::2]))
+    else:
+        pairs = [(np.uint64(k0), np.uint64(k1)) for k0, k1 in zip(keys[0::2], keys[1::2])]
+    for index, (k0, k1) in enumerate(pairs):
         mulhi_into(c0, MULTIPLIER_0, hi0, lo0, t1, t2, t3)
         mulhi_into(c2, MULTIPLIER_1, hi1, lo1, t1, t2, t3)
         np.bitwise_xor(hi1, c1, out=hi1)
-        np.bitwise_xor(hi1, np.uint64(k0), out=hi1)
+        np.bitwise_xor(hi1, k0, out=hi1)
         np.bitwise_xor(hi0, c3, out=hi0)
-        np.bitwise_xor(hi0, np.uint64(k1), out=hi0)
+        np.bitwise_xor(hi0, k1, out=hi0)
         if index == ROUNDS - 1:
             for source, target in zip((hi1, lo1, hi0, lo0), out):
                 np.copyto(target, source)
@@ -153,11 +157,13 @@ def blocks(
     c1: npt.ArrayLike,
     c2: npt.ArrayLike,
     c3: npt.ArrayLike,
-    keys: tuple[int, ...],
+    keys: tuple[int, ...] | Words,
 ) -> npt.NDArray[np.uint64]:
     """Philox4x64-10 blocks for arrays of counter words (broadcast together, as ``uint64``):
     an array of shape ``(4, n)`` whose column ``i`` equals ``block(c0[i], c1[i], c2[i], c3[i],
-    keys)``.  The key is one per call: the key schedule is ten pairs of Python integers.
+    keys)``.  ``keys`` is one schedule (:func:`round_keys`: ten pairs of Python integers) for every
+    block, or an array of shape ``(20, n)``, a schedule per block (its column ``i``), so that draws
+    of several purposes share one call: a call has a fixed cost of some 340 numpy operations.
     """
     words = np.broadcast_arrays(*(np.asarray(c, dtype=np.uint64).ravel() for c in (c0, c1, c2, c3)))
     n = words[0].shape[0]
@@ -175,7 +181,7 @@ def blocks(
                 words[2][start:stop],
                 words[3][start:stop],
             ),
-            keys,
+            keys[:, start:stop] if isinstance(keys, np.ndarray) else keys,
             (
                 result[0, start:stop],
                 result[1, start:stop],

@@ -119,14 +119,17 @@ class Population:
                 return user
         return user
 
-    def _live_until(self, user: UserState, until_ms: int, life: int) -> None:
+    def _live_until(
+        self, user: UserState, until_ms: int, life: int, days: list[int] | None = None
+    ) -> None:
         """Live the user's days that end before ``until_ms`` with the day-level model alone: no
         events are written for them, so no sessions are drawn (its `once` flows stay open).  The
-        days' draws are those of the candidate's own ``life`` (``sites``: ``day``)."""
+        days' draws are those of the candidate's own ``life`` (``sites``: ``day``); ``days``, if
+        given, gets the start of every day lived."""
         zone = self.clocks.of(user)
-        first_day = user.next_day
+        first_day = zone.day_of(user.created_ms)
         tables = self.plan.levels
-        days = self.sites["day"]
+        draws = self.sites["day"]
         while not user.churned:
             day = user.next_day
             start = zone.day_start(day)
@@ -140,5 +143,7 @@ class Population:
                 self.plan.final_start(rate),
             )
             user.last_event_ms = max(user.created_ms, start + LIVED_DAY_HOUR * HOUR_MS)
-            words = days.block(user.index, day, life)
+            if days is not None:
+                days.append(start)
+            words = draws.block(user.index, day, life)
             self.life.after_active_day(user, day, first_day, words, exits, False, rate)

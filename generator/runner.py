@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from . import distributed, layout, output, pool
-from .chunks import Files, Job, merge
+from .chunks import BATCH, ENGINES, Files, Job, merge
 from .clock import DAY_MS, iso
 from .errors import InputError, UsageError
 from .formats import DEFAULT_FORMAT, FORMATS, check_names, format_named
@@ -65,10 +65,12 @@ class RunConfig:
     max_file_mb: float = DEFAULT_MAX_FILE_MB
     chunk_users: int = DEFAULT_CHUNK_USERS  # users per chunk (one events file each)
     dask: str | None = None  # a Dask scheduler's address: generate the chunks on its workers
+    engine: str = BATCH  # "batch" or "plain" (the reference model): never changes the output
 
     def check(self) -> None:
         """Refuse a value outside the bounds the flags have (``limits``)."""
         format_named(self.format)
+        check_engine(self.engine)
         check_users(self.users)
         check_days(self.days)
         check_seed(self.seed)
@@ -99,6 +101,12 @@ class ContinueConfig:
     gzip: bool | None = None
     max_file_mb: float | None = None
     dask: str | None = None
+    engine: str = BATCH
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,7 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
     and states as one longer run, for the same users (README, *Continuing a run*).
     """
     check_workers(request.workers)
+    check_engine(request.engine)
     # The folder is checked, locked and repaired (an interrupted continue undone) before its
     # record is read: a continue killed while swapping config/ left the record aside.
     staging = output.prepare_continue(request.output_dir)
@@ -310,6 +319,7 @@ class _NewRun:
             format=config.format,
             compress=config.gzip,
             max_bytes=max_file_bytes(config.max_file_mb),
+            engine=config.engine,
         )
 
     def prepare(self) -> output.Staging:
@@ -374,6 +384,7 @@ class _Continue:
             saved_users=record.users_total,
             since_ms=record.end_ms - 1,
             new_window_ms=config.end_ms - record.end_ms,
+            engine=config.engine,
         )
 
     def prepare(self) -> output.Staging:
@@ -483,6 +494,7 @@ def _continued_config(request: ContinueConfig, record: RunRecord) -> RunConfig:
         max_file_mb=record.max_file_mb if request.max_file_mb is None else request.max_file_mb,
         chunk_users=record.chunk_users,
         dask=request.dask,
+        engine=request.engine,
     )
     config.check()
     return config

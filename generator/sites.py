@@ -51,7 +51,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .draws import Draws
+import numpy as np
+import numpy.typing as npt
+
+from .draws import Draws, Request, blocks_of
 
 OPEN = 0xFFFFFFFF  # the entry index of the event that opens a session with no flow event
 LANES = 4  # 64-bit words per block: columns are drawn four to a block
@@ -98,6 +101,17 @@ class Sites:
 
     def __getitem__(self, site: str) -> Draws:
         return self.draws[site]
+
+    def request(self, site: str, user: npt.ArrayLike, day: npt.ArrayLike = 0,
+                *where: npt.ArrayLike) -> Request:  # fmt: skip
+        """Arrays of addresses at ``site``, for :meth:`draw`."""
+        draws = self[site]
+        return draws, draws.counters(user, day, *where)
+
+    def draw(self, *requests: Request) -> list[npt.NDArray[np.uint64]]:
+        """The blocks of several requests, in one Philox call (``draws.blocks_of``): one array
+        of shape ``(4, n)`` per request."""
+        return blocks_of(requests)
 
     def column_word(self, site: str, column: int, user: int, day: int, *where: int) -> int:
         """The word of property ``column`` at a site whose last index is the column block."""

@@ -16,9 +16,12 @@ from collections.abc import Iterable
 from errno import EDQUOT, EFBIG, ELOOP, ENOSPC, EROFS
 from typing import IO
 
+import numpy as np
+
 from .errors import OutputError
 from .formats import Framing
 from .layout import TEMP_SUFFIX, events_name
+from .pieces import Lines
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -55,7 +58,7 @@ class AtomicFile:
             raise output_error(path, exc) from None
         self.handle: IO[bytes] = os.fdopen(descriptor, "wb", buffering=1 << 20)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         try:
             self.handle.write(data)
         except OSError as exc:
@@ -96,7 +99,7 @@ class GzipAtomicFile(AtomicFile):
             filename="", mode="wb", fileobj=self.handle, compresslevel=6, mtime=0
         )
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         try:
             self._zip.write(data)
         except OSError as exc:
@@ -152,7 +155,7 @@ class EventFiles:
         self._content = 0
         self._put(self.framing.head)
 
-    def _put(self, data: bytes) -> None:
+    def _put(self, data: bytes | memoryview) -> None:
         if data:
             self._file.write(data)
             self._content += len(data)
@@ -183,6 +186,36 @@ class EventFiles:
                 self._open()
             self._put(gap + piece if self._events else piece)
             self._events += 1
+
+    def write_lines(self, lines: Lines) -> None:
+        """Events as the batch engine makes them: each line followed by the framing's separator
+        (``batchlines``).  The same files as :meth:`write` with the same events: a line goes into
+        the current file if it is the file's first or the file stays within ``max_bytes``."""
+        gap = len(self.framing.separator)
+        closing = len(self.framing.tail)
+        data = memoryview(lines.data)
+        ends = lines.ends
+        count = len(ends)
+        line = 0
+        while line < count:
+            begin = int(ends[line - 1]) if line else 0
+            fresh = self._events == 0
+            # Lines line..last fit when content + (ends[last] - begin) (less one separator in a
+            # fresh file, which has none before its first line) + closing stays within the limit.
+            room = self.max_bytes - closing - self._content + begin + (gap if fresh else 0)
+            last = int(np.searchsorted(ends, room, side="right")) - 1
+            if fresh:
+                last = max(last, line)
+            elif last < line:
+                self._close_current()
+                self._sequence += 1
+                self._open()
+                continue
+            if not fresh:
+                self._put(self.framing.separator)
+            self._put(data[begin : int(ends[last]) - gap])
+            self._events += last + 1 - line
+            line = last + 1
 
     def close(self) -> list[tuple[str, int]]:
         """Finish the current file; return every file written, (name, size on disk)."""

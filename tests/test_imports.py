@@ -77,9 +77,10 @@ LAYERS = (
             "lives",
             "population",
             "walker",
+            "batch",
         ),
     ),
-    ("output", ("layout", "encoders", "pieces", "formats", "writers", "output")),
+    ("output", ("layout", "encoders", "pieces", "batchlines", "formats", "writers", "output")),
     ("run", ("record", "chunks", "pool", "distributed", "runner", "check")),
     (
         "delivery",

@@ -1,0 +1,919 @@
+"""The batch engine: the second-edition model for a batch of users at once, in numpy arrays.
+
+It computes what ``walker.Walker`` (the plain model) computes, event for event and bit for bit,
+stage by stage over arrays instead of one user, one draw at a time (docs/engine.md).  A batch of
+users walks day by day: each round takes every living user's next active day (users are on
+different calendar days; no draw depends on another user), and walks it in stages:
+
+1. **sessions**: how many, their drawn start times (sorted; a new user's first session at its
+   arrival), then per session its push, its number of flow entries, its id and its device roll;
+2. **flow entries**: the flow of each (by rank among the open flows; a ``once`` flow completed
+   earlier that day closes, so the flows after such a completion are chosen again until nothing
+   changes: completions are rare, a round or two);
+3. **steps**: step ``j`` of every entry still walking, its success, gap and burst; then every
+   burst event;
+4. **events in order**: each session's events (steps and bursts in order, or the event that opens
+   an empty session), their times a cumulative sum of gaps from the session's start;
+5. **session starts**: a session starts at its drawn time or, close to the last event, pushed
+   after it: a scan over the day's sessions (``max``, in the plain model's order);
+6. **cuts**: the first session or event at or after the end time ends the user's walk for this
+   run (RunOver), at or after the day's limit ends the day, and a completed ``final`` flow ends
+   the user's life: what comes after is dropped;
+7. **state**: the last event, the ``once`` flows completed, devices changed at session starts
+   (in Python: a device changes at about a fifth of sessions), then ``lives.after_active_days``.
+
+Written events (after ``since``) keep, per event, what the lines need: the user, the session, the
+event, the time and each property column's value; ``batchlines`` turns them into bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .clock import DAY_MS, HOUR_MS
+from .distributions import Ranked, counts, integers
+from .draws import Request, units
+from .funnels import FlowPlan
+from .lives import (
+    NO_EVENT,
+    Lives,
+    Model,
+    ZoneDays,
+    after_active_days,
+    churn_rates,
+    draw_candidates,
+    exits_of,
+    join_before,
+    p_levels,
+    weekend_of,
+)
+from .params import Params
+from .population import Population
+from .properties import ABSENT, PropertyPlan
+from .sites import LANES, OPEN, Sites, uuid_text
+from .spec import EVENT, FLOW, KEY, SESSION, USER, Product
+from .users import Clocks, DayStart, UserState
+from .walker import (
+    DST_SLACK_MS,
+    MAX_FLOWS_PER_SESSION,
+    MAX_SESSIONS_PER_DAY,
+    WRITE_ALL_MS,
+    WalkStats,
+    gap_quantiles,
+    gap_scales,
+    hour_ranks,
+)
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+Words = npt.NDArray[np.uint64]
+
+NEVER = np.iinfo(np.int64).max  # no cut
+
+
+def positions(groups: Ints, size: int) -> Ints:
+    """For ids sorted by group, each one's position within its group (0, 1, ...)."""
+    number = np.bincount(groups, minlength=size)
+    starts = np.cumsum(number) - number
+    found: Ints = np.arange(groups.size, dtype=np.int64) - np.repeat(starts, number)
+    return found
+
+
+def firsts(number: Ints) -> Ints:
+    """Where each group starts, for groups of ``number`` items laid out one after another."""
+    found: Ints = np.cumsum(number) - number
+    return found
+
+
+def exclusive_within(values: Ints, groups: Ints, group_first: Ints) -> Ints:
+    """The running sum of ``values`` before each item, restarting at each group (items sorted by
+    group; ``group_first[g]`` the index of group g's first item)."""
+    running = np.cumsum(values)
+    before = running - values
+    base = before[np.minimum(group_first[groups], values.size - 1)] if values.size else before
+    found: Ints = before - base
+    return found
+
+
+@dataclass
+class Batch:
+    """A batch of users being walked: their states (the output's ``UserState`` objects, kept in
+    step at the end) and the arrays the rounds work on."""
+
+    users: list[UserState]
+    lives: Lives
+    once_done: Ints
+    device: Ints  # the current device: an index into ``devices``
+    since: Ints  # per user: only events after this are written
+    user_props: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    devices: list[tuple[str, ...]] = field(default_factory=list)
+    device_ids: dict[tuple[str, ...], int] = field(default_factory=dict)
+    keyed: dict[tuple[int, int], int] = field(default_factory=dict)  # (device, column) -> value
+    snapshots: dict[int, DayStart] = field(default_factory=dict)
+
+    def device_of(self, keys: tuple[str, ...]) -> int:
+        found = self.device_ids.get(keys)
+        if found is None:
+            found = self.device_ids[keys] = len(self.devices)
+            self.devices.append(keys)
+        return found
+
+
+@dataclass
+class Written:
+    """The events a batch wrote, in the order the rounds produced them (by round, then user):
+    ``ordered()`` sorts them by user, each user's in time order.  Sessions are numbered in the
+    batch: ``session_id``, ``session_start`` and ``session_device`` per session."""
+
+    user: list[Ints] = field(default_factory=list)
+    session: list[Ints] = field(default_factory=list)
+    event: list[Ints] = field(default_factory=list)
+    ms: list[Ints] = field(default_factory=list)
+    props: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    session_id: list[Words] = field(default_factory=list)
+    session_start: list[Ints] = field(default_factory=list)
+    session_device: list[Ints] = field(default_factory=list)
+    funnels: Ints = field(default_factory=lambda: np.zeros(0, np.int64))  # per flow step
+    sessions: int = 0
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class _Round:
+    """One round's arrays that the late stages read: per row (a user's day) its batch row, user
+    and day; per session its row and position; per entry its position; per event its session,
+    entry (-1: the opening event), step, burst event (0: the step's own), event and time."""
+
+    rows: Ints
+    user: Ints
+    days: Ints
+    srow: Ints
+    k: Ints
+    e: Ints
+    erow: Ints  # per event: its row
+    esess: Ints
+    eentry: Ints
+    ej: Ints
+    ei: Ints
+    event: Ints
+    ms: Ints
+
+
+@dataclass(frozen=True)
+class Events:
+    """A batch's written events, by user and time: what ``batchlines`` makes lines of."""
+
+    user: Ints  # the user's position in the batch
+    session: Ints  # the session's number in the batch
+    event: Ints
+    ms: Ints
+    props: npt.NDArray[np.int32]  # (events, columns): value index, -1 where not on the line
+    session_id: Words
+    session_start: Ints
+    session_device: Ints
+    devices: list[tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return int(self.event.size)
+
+
+def _store(batch: Batch) -> None:
+    """The arrays' state of each user into its ``UserState``."""
+    lives = batch.lives
+    for row, user in enumerate(batch.users):
+        user.p = float(lives.p[row])
+        user.next_day = int(lives.next_day[row])
+        user.skip_days_counter = int(lives.skip[row])
+        user.churn_prob_reset_counter = int(lives.resets[row])
+        user.churned = bool(lives.churned[row])
+        last = int(lives.last_event[row])
+        user.last_event_ms = None if last == NO_EVENT else last
+        user.once_done = int(batch.once_done[row])
+        if batch.devices:
+            user.secondary = list(batch.devices[int(batch.device[row])])
+
+
+def _cat(parts: list[Ints], dtype: type = np.int64) -> Ints:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+class BatchWalker:
+    """Walks batches of users of one product; holds everything precomputed from the sheet, as
+    arrays (the plain model's ``walker.Walker`` holds the same as lists)."""
+
+    def __init__(self, product: Product, params: Params, seed: int, end_ms: int) -> None:
+        self.product = product
+        self.params = params
+        self.seed = seed
+        self.end_ms = end_ms
+        plan = self.plan = FlowPlan(product, params)
+        self.clocks = Clocks(product)
+        self.zones = ZoneDays(self.clocks)
+        self.sites = Sites(seed)
+        self.model = Model(params, plan, self.zones, self.sites)
+        self.properties = PropertyPlan(product.events, seed)
+        self.hours = hour_ranks()
+        self.quantiles = gap_quantiles(params.gap_shape)
+        self.scales = gap_scales(params)
+        self.spill = DAY_MS + DST_SLACK_MS + params.day_overflow_ms
+        flows = len(plan.flows)
+        width = plan.max_steps
+        self.steps = np.full((flows, width), -1, dtype=np.int64)
+        self.afters = np.zeros((flows, width), dtype=np.float64)
+        for flow, steps in enumerate(plan.steps):
+            self.steps[flow, : len(steps)] = steps
+            self.afters[flow, : len(steps)] = plan.afters[flow]
+        self.lengths = np.array([len(s) for s in plan.steps], dtype=np.int64)
+        self.step_offsets = firsts(self.lengths)  # where each flow's steps start in a flat list
+        self.closes = np.array(plan.closes, dtype=np.int64)
+        self.once_bits = np.array(plan.once_bit, dtype=np.int64)
+        self.final = np.array(plan.final, dtype=np.bool_)
+        self.first = np.array(plan.first, dtype=np.int64)
+        widest = max((len(b) for b in plan.background_in), default=0)
+        self.background = np.zeros((flows, max(1, widest)), dtype=np.int64)
+        self.background_size = np.zeros(flows, dtype=np.int64)
+        for flow, events in enumerate(plan.background_in):
+            self.background[flow, : len(events)] = events
+            self.background_size[flow] = len(events)
+        self.opening = np.array(plan.background, dtype=np.int64)
+        props = self.properties
+        self.columns = props.count
+        self.present = np.array(props.present, dtype=np.bool_).reshape(
+            len(product.events.events), self.columns
+        )
+        self.roots = np.array(props.root, dtype=np.int64)
+        self.secondary = len(product.events.secondary_keys)
+
+    # -- creating users ---------------------------------------------------------------------------
+
+    def create(self, population: Population, indices: range) -> Batch:
+        """New users ``indices`` (``population.Population.create``, for a batch at once)."""
+        sites, size = self.sites, len(indices)
+        index = np.arange(indices.start, indices.stop, dtype=np.int64)
+        words = sites["user.id"].blocks(index)
+        ids = [uuid_text(h, low) for h, low in zip(words[0].tolist(), words[1].tolist())]
+        before = (
+            units(words[2]) < population.before_share
+            if population.first_run
+            else np.zeros(size, dtype=np.bool_)
+        )
+        columns = []
+        for attribute, rank in enumerate(population.lookup_ranks):
+            block, lane = divmod(attribute, LANES)
+            chosen = rank.indices(sites["user.lookup"].blocks(index, 0, block)[lane]).tolist()
+            values = population.lookup_values[attribute]
+            columns.append([values[v] for v in chosen])
+        lookups = list(zip(*columns)) if columns else [()] * size
+        keys = []
+        for key in range(self.secondary):
+            key_words = sites["user.keys"].blocks(index, 0, key)
+            keys.append(
+                [uuid_text(h, low) for h, low in zip(key_words[0].tolist(), key_words[1].tolist())]
+            )
+        secondary = list(zip(*keys)) if keys else [()] * size
+        lives = Lives.empty(size)
+        lives.index[:] = index
+        lives.zone[:] = [self.clocks.index_of(lookup) for lookup in lookups]
+        rows = np.arange(size)
+        window_start = population.end_ms - population.window_ms
+        inside = rows[~before]
+        draw_candidates(
+            self.model,
+            lives,
+            inside,
+            np.zeros(inside.size, np.int64),
+            window_start,
+            population.window_ms,
+        )
+        if before.any():
+            join_before(self.model, lives, rows[before], window_start)
+        users = [
+            UserState(
+                index=int(index[row]),
+                user_id=ids[row],
+                p=0.0,
+                churn_probability=0.0,
+                created_ms=0,
+                lookup=tuple(lookups[row]),
+                secondary=list(secondary[row]),
+                before_window=bool(before[row]),
+                window_start_ms=window_start if before[row] else None,
+                key_pool=[list(secondary[row])] if secondary[row] else [],
+            )
+            for row in range(size)
+        ]
+        batch = self._batch(users, lives)
+        batch.user_props = self._user_props(users, index)
+        return batch
+
+    def resume(self, population: Population, users: list[UserState]) -> Batch:
+        """Users of a continued run, from their saved states."""
+        size = len(users)
+        lives = Lives.empty(size)
+        lives.index[:] = [u.index for u in users]
+        lives.p[:] = [u.p for u in users]
+        lives.churn_probability[:] = [u.churn_probability for u in users]
+        lives.created[:] = [u.created_ms for u in users]
+        lives.zone[:] = [self.clocks.index_of(u.lookup) for u in users]
+        lives.first_day[:] = self.zones.days_of(lives.zone, lives.created)
+        lives.next_day[:] = [u.next_day for u in users]
+        lives.skip[:] = [u.skip_days_counter for u in users]
+        lives.resets[:] = [u.churn_prob_reset_counter for u in users]
+        lives.churned[:] = [u.churned for u in users]
+        lives.last_event[:] = [
+            NO_EVENT if u.last_event_ms is None else u.last_event_ms for u in users
+        ]
+        batch = self._batch(users, lives, sync=False)
+        batch.user_props = self._user_props(users, lives.index)
+        batch.once_done[:] = [u.once_done for u in users]
+        return batch
+
+    def _user_props(self, users: list[UserState], index: Ints) -> npt.NDArray[np.int64]:
+        """Every user's `[user]` properties (``PropertyPlan.draw_user``, for a batch)."""
+        props = self.properties
+        values = np.full((len(users), self.columns), ABSENT, dtype=np.int64)
+        for column in props.drawn[USER]:
+            block, lane = divmod(column, LANES)
+            words = self.sites["user.props"].blocks(index, 0, block)[lane]
+            values[:, column] = props.ranked[column].indices(words)
+        user_columns = [c for c in range(self.columns) if props.scope[c] == USER]
+        final = np.full_like(values, ABSENT)
+        final[:, user_columns] = values[:, self.roots[user_columns]]
+        for user, row in zip(users, final.tolist()):
+            user.user_props = tuple(row)
+        return final
+
+    def _batch(self, users: list[UserState], lives: Lives, sync: bool = True) -> Batch:
+        batch = Batch(
+            users,
+            lives,
+            np.zeros(len(users), dtype=np.int64),
+            np.zeros(len(users), dtype=np.int64),
+            np.zeros(len(users), dtype=np.int64),
+        )
+        if sync:
+            for row, user in enumerate(users):
+                user.churn_probability = float(lives.churn_probability[row])
+                user.created_ms = int(lives.created[row])
+            _store(batch)
+        for row, user in enumerate(users):
+            batch.device[row] = batch.device_of(tuple(user.secondary))
+        return batch
+
+    # -- walking a batch --------------------------------------------------------------------------
+
+    def walk(self, batch: Batch, stats: WalkStats, since_ms: int = WRITE_ALL_MS) -> Events:
+        """Walk every user of ``batch`` to the end time (``walker.Walker.simulate`` for each);
+        returns the events written, by user and time, and adds to ``stats``."""
+        lives, users = batch.lives, batch.users
+        size = len(users)
+        for row, user in enumerate(users):
+            since = since_ms
+            if user.window_start_ms is not None and user.window_start_ms - 1 > since:
+                since = user.window_start_ms - 1
+            batch.since[row] = since
+        joins_here = (lives.last_event == NO_EVENT) & (lives.created > batch.since)
+        stats.joined_before += (
+            sum(u.before_window for u in users) if since_ms == WRITE_ALL_MS else 0
+        )
+        written = Written()
+        rows = np.nonzero(~lives.churned)[0]
+        while rows.size:
+            days = lives.next_day[rows]
+            starts = self.zones.starts(lives.zone[rows], days)
+            going = starts < self.end_ms
+            rows, days, starts = rows[going], days[going], starts[going]
+            if not rows.size:
+                break
+            for row in rows[starts + self.spill > self.end_ms].tolist():
+                batch.snapshots[row] = self._snapshot(batch, row)
+            rates = churn_rates(self.params, lives, rows, days)
+            exits = exits_of(self.plan, lives.p[rows], rates)
+            over, ended, words = self._days(batch, rows, days, starts, rates, written)
+            for row in rows[over].tolist():
+                users[row].day_start = batch.snapshots.pop(row)
+            batch.snapshots.clear()
+            goes_on = ~over & ~ended
+            on = rows[goes_on]
+            if on.size:
+                after_active_days(
+                    self.params,
+                    lives,
+                    on,
+                    days[goes_on],
+                    words[:, goes_on],
+                    rates[goes_on],
+                    exits[goes_on],
+                    walked=True,
+                )
+            rows = on[~lives.churned[on]]
+        events = self._ordered(written, batch)
+        self._finish(batch, events, stats, joins_here, size)
+        if written.funnels.size:
+            flat = written.funnels.tolist()
+            for flow, start in enumerate(self.step_offsets.tolist()):
+                funnel = stats.funnels[flow]
+                for j in range(len(funnel)):
+                    funnel[j] += flat[start + j]
+        return events
+
+    def _snapshot(self, batch: Batch, row: int) -> DayStart:
+        user, lives = batch.users[row], batch.lives
+        last = int(lives.last_event[row])
+        return DayStart(
+            float(lives.p[row]),
+            int(lives.skip[row]),
+            int(lives.resets[row]),
+            int(batch.once_done[row]),
+            list(batch.devices[int(batch.device[row])]),
+            [list(keys) for keys in user.key_pool],
+            None if last == NO_EVENT else last,
+        )
+
+    # -- one round: every row's active day --------------------------------------------------------
+
+    def _days(
+        self,
+        batch: Batch,
+        rows: Ints,
+        days: Ints,
+        starts: Ints,
+        rates: Floats,
+        written: Written,
+    ) -> tuple[Bools, Bools, Words]:
+        """Walk one active day of each row's user (``walker.Walker._day``); returns, per row,
+        whether the end time cut it (RunOver), whether a ``final`` flow ended the user's life,
+        and the words of its ``day`` block (for ``lives.after_active_days``)."""
+        params, plan, sites, lives = self.params, self.plan, self.sites, batch.lives
+        n = rows.size
+        user = lives.index[rows]
+        p = lives.p[rows]
+        level = p_levels(p)
+        weekend = weekend_of(days)
+        next_start = self.zones.starts(lives.zone[rows], days + 1)
+        hard = next_start + params.day_overflow_ms
+        start_chance = plan.final_start(rates)
+        last_before = lives.last_event[rows]
+        once_before = batch.once_done[rows]
+
+        # 1. sessions: how many, when (drawn, sorted; a new user's first at its arrival).
+        keep = params.sessions_keep_going(p, False)
+        keep = np.where(weekend, keep * params.weekend_session_factor, keep)
+        day_words, count_words = sites.draw(
+            sites.request("day", user, days, 0), sites.request("day.sessions", user, days)
+        )
+        drawn = 1 + counts(count_words[0], keep, MAX_SESSIONS_PER_DAY - 1)
+        srow = np.repeat(np.arange(n), drawn)
+        number = positions(srow, n)
+        words = sites["session.start"].blocks(user[srow], days[srow], number)
+        hour = np.where(
+            weekend[srow], self.hours[1].indices(words[0]), self.hours[0].indices(words[0])
+        ).astype(np.int64)
+        at = starts[srow] + hour * HOUR_MS + integers(words[1], 0, HOUR_MS - 1)
+        order = np.lexsort((hour, at, srow))
+        srow, at, hour = srow[order], at[order], hour[order]
+        created = lives.created[rows]
+        arriving = created >= starts
+        if arriving.any():
+            place = positions(srow, n)
+            stays = ~arriving[srow] | ((place > 0) & (at > created[srow]))
+            arrivals = np.nonzero(arriving)[0]
+            srow = np.concatenate((srow[stays], arrivals))
+            at = np.concatenate((at[stays], created[arrivals]))
+            hour = np.concatenate((hour[stays], (created - starts)[arrivals] // HOUR_MS))
+            order = np.lexsort((hour, at, srow))
+            srow, at, hour = srow[order], at[order], hour[order]
+        sessions = srow.size
+        k = positions(srow, n)
+        per_row = np.bincount(srow, minlength=n)
+        first_session = firsts(per_row)
+        words, open_words = sites.draw(
+            sites.request("session", user[srow], days[srow], k),
+            sites.request("session.open", user[srow], days[srow], k),
+        )
+        push = params.session_idle_ms + 1 + integers(words[0], 0, params.session_idle_ms - 1)
+        going = params.flows_keep_going(p[srow])
+        entries = 1 + counts(words[1], going, MAX_FLOWS_PER_SESSION - 1)
+        session_word, roll = words[2], units(words[3])
+        pending = (k == 0) & (last_before[srow] == NO_EVENT) & (self.first.size > 0)
+        entries += np.where(pending, max(0, self.first.size - 1), 0)
+        scale = self.scales[weekend[srow].astype(np.int64), level[srow], hour % 24]
+
+        # 2. flow entries: the flow of each, chosen again after a `once` flow completes.
+        esession = np.repeat(np.arange(sessions), entries)
+        e = positions(esession, sessions)
+        erow = srow[esession]
+        ek = k[esession]
+        fixed = pending[esession] & (e < self.first.size)
+        flow = np.full(esession.size, -1, dtype=np.int64)
+        flow[fixed] = self.first[e[fixed]]
+        chosen = np.nonzero(~fixed)[0]
+        entry_words = sites["entry"].blocks(
+            user[erow[chosen]], days[erow[chosen]], ek[chosen], e[chosen]
+        )[0]
+        state = once_before[erow]
+        flow[chosen] = self._choose(state[chosen], entry_words)
+        width = max(1, plan.max_steps)
+        ok = np.zeros((esession.size, width), dtype=np.bool_)
+        gap_word = np.zeros((esession.size, width), dtype=np.uint64)
+        burst = np.zeros((esession.size, width), dtype=np.int64)
+        done = np.zeros(esession.size, dtype=np.int64)
+        walk = np.nonzero(flow >= 0)[0]
+        context = (user, days, level, start_chance, erow, ek, e)
+        self._steps(context, flow, walk, ok, gap_word, burst, done)
+        entry_first = firsts(np.bincount(erow, minlength=n))
+        if self.once_bits.any():
+            for _ in range(len(plan.flows) + 1):
+                completed = np.where(
+                    done == self.closes[np.maximum(flow, 0)], self.once_bits[np.maximum(flow, 0)], 0
+                )
+                completed[flow < 0] = 0
+                now = once_before[erow].copy()
+                for bit in np.unique(completed[completed > 0]).tolist():
+                    has = (completed & bit) > 0
+                    now |= np.where(
+                        exclusive_within(has.astype(np.int64), erow, entry_first) > 0, bit, 0
+                    )
+                changed = np.nonzero((now != state) & ~fixed)[0]
+                if not changed.size:
+                    break
+                state[changed] = now[changed]
+                where = np.searchsorted(chosen, changed)
+                again = self._choose(now[changed], entry_words[where])
+                moved = changed[again != flow[changed]]
+                flow[changed] = again
+                ok[moved], gap_word[moved], burst[moved], done[moved] = False, 0, 0, 0
+                self._steps(context, flow, moved[flow[moved] >= 0], ok, gap_word, burst, done)
+
+        # 4. events in order: per session, its entries' steps and bursts, or an opening event.
+        emitted = ok.astype(np.int64) + burst
+        per_entry = emitted.sum(axis=1)
+        per_session = np.bincount(esession, weights=per_entry, minlength=sessions).astype(np.int64)
+        opens = (per_session == 0) & (self.opening.size > 0)
+        opens_before = firsts(opens.astype(np.int64))
+        slot_first = (
+            firsts(emitted.ravel()).reshape(emitted.shape) + opens_before[esession][:, None]
+        )
+        session_first = firsts(per_session + opens)
+        total = int((per_session + opens).sum())
+        event = np.zeros(total, dtype=np.int64)
+        gap = np.zeros(total, dtype=np.int64)
+        esess = np.zeros(total, dtype=np.int64)
+        eentry = np.full(total, -1, dtype=np.int64)
+        ej = np.zeros(total, dtype=np.int64)
+        ei = np.zeros(total, dtype=np.int64)
+        efunnel = np.full(total, -1, dtype=np.int64)
+        low, cap = params.gap_min_ms, params.gap_max_ms - params.gap_min_ms
+        scale_of_entry = scale[esession]
+        # the steps' own events
+        ent, j = np.nonzero(ok)
+        where = slot_first[ent, j]
+        event[where] = self.steps[flow[ent], j]
+        gap[where] = low + np.minimum(
+            cap, self.quantiles.scaled_array(gap_word[ent, j], scale_of_entry[ent])
+        )
+        esess[where], eentry[where], ej[where] = esession[ent], ent, j
+        efunnel[where] = flow[ent]
+        # the bursts' events
+        ent, j = np.nonzero(burst)
+        size = burst[ent, j]
+        owner = np.repeat(np.arange(ent.size), size)
+        i = positions(owner, ent.size)
+        ent, j = ent[owner], j[owner]
+        where = slot_first[ent, j] + ok[ent, j] + i
+        bw = sites["burst"].blocks(user[erow[ent]], days[erow[ent]], ek[ent], e[ent], j, i)
+        bflow = flow[ent]
+        pick = np.zeros(ent.size, dtype=np.int64)
+        for width_of in np.unique(self.background_size[bflow]).tolist():
+            here = self.background_size[bflow] == width_of
+            pick[here] = Ranked.by_rank(width_of).indices(bw[0][here])
+        event[where] = self.background[bflow, pick]
+        gap[where] = low + np.minimum(cap, self.quantiles.scaled_array(bw[1], scale_of_entry[ent]))
+        esess[where], eentry[where], ej[where], ei[where] = esession[ent], ent, j, 1 + i
+        # the events that open an empty session
+        quiet = np.nonzero(opens)[0]
+        if quiet.size:
+            where = session_first[quiet]
+            assert plan.background_rank is not None
+            event[where] = self.opening[plan.background_rank.indices(open_words[0][quiet])]
+            esess[where] = quiet
+
+        # 5. session starts: drawn, or pushed after the last event; then every event's time.
+        before = np.cumsum(gap) - gap
+        offset = before - before[np.minimum(session_first[esess], max(total - 1, 0))]
+        has = (per_session + opens) > 0
+        last_offset = np.zeros(sessions, dtype=np.int64)
+        ends_at = session_first + per_session + opens - 1
+        last_offset[has] = offset[ends_at[has]]
+        begin = np.zeros(sessions, dtype=np.int64)
+        previous = last_before.copy()
+        for kk in range(int(per_row.max()) if n else 0):
+            r = np.nonzero(per_row > kk)[0]
+            s = first_session[r] + kk
+            prior = previous[r]
+            known = prior != NO_EVENT
+            t = at[s].copy()
+            t[known] = np.maximum(t[known], prior[known] + push[s][known])
+            begin[s] = t
+            previous[r] = np.where(has[s], t + last_offset[s], prior)
+        ms = begin[esess] + offset
+
+        # 6. cuts: the first session or event past a limit, or after a completed `final` flow.
+        erow_of = srow[esess]
+        cut = np.full(n, NEVER, dtype=np.int64)
+        run_cut = np.full(n, NEVER, dtype=np.int64)
+        final_cut = np.full(n, NEVER, dtype=np.int64)
+        key = 3 * session_first
+        over = begin >= self.end_ms
+        bad = over | (begin >= next_start[srow])
+        np.minimum.at(cut, srow[bad], key[bad])
+        np.minimum.at(run_cut, srow[over], key[over])
+        event_key = 3 * np.arange(total, dtype=np.int64) + 1
+        over = ms >= self.end_ms
+        bad = over | (ms >= hard[erow_of])
+        np.minimum.at(cut, erow_of[bad], event_key[bad])
+        np.minimum.at(run_cut, erow_of[over], event_key[over])
+        finished = (efunnel >= 0) & self.final[np.maximum(efunnel, 0)]
+        finished &= ej == self.lengths[np.maximum(efunnel, 0)] - 1
+        np.minimum.at(final_cut, erow_of[finished], event_key[finished] + 1)
+        cut = np.minimum(cut, final_cut)
+        run_over = (run_cut == cut) & (cut < NEVER)
+        ended = (final_cut == cut) & (cut < NEVER)
+        kept = event_key < cut[erow_of]
+        begun = key < cut[srow]
+
+        # 7. state: the last event, `once` flows completed, devices; then what is written.
+        kept_rows = erow_of[kept]
+        newest = last_before.copy()
+        np.maximum.at(newest, kept_rows, ms[kept])
+        lives.last_event[rows] = newest
+        closing = kept & (efunnel >= 0) & (ej == self.lengths[np.maximum(efunnel, 0)] - 1)
+        bits = self.once_bits[np.maximum(efunnel, 0)] * closing
+        done_once = once_before.copy()
+        np.bitwise_or.at(done_once, erow_of, bits)
+        batch.once_done[rows] = done_once
+        lives.churned[rows] |= ended
+        found = _Round(rows, user, days, srow, k, e, erow_of, esess, eentry, ej, ei, event, ms)
+        renewing = np.zeros(0, dtype=np.int64)
+        if self.secondary:
+            renewing = np.nonzero(begun & (roll > params.secondary_key_renew_above))[0]
+        since = batch.since[rows][erow_of]
+        out = np.nonzero(kept & (ms > since))[0]
+        requests = self._device_requests(found, renewing)
+        props = self._prop_requests(found, out)
+        late = sites.draw(*requests, *(request for _, _, request in props))
+        device = self._devices(batch, found, renewing, late[: len(requests)])
+        if out.size:
+            values = self._props(batch, found, out, device, props, late[len(requests) :])
+            self._write(written, found, out, values, session_word, begin, device, efunnel)
+        return run_over, ended, day_words
+
+    def _choose(self, state: Ints, words: Words) -> Ints:
+        """The flow of each entry: by rank among the flows open to its state (-1: none)."""
+        flow = np.full(state.size, -1, dtype=np.int64)
+        for value in np.unique(state).tolist():
+            open_flows = self.plan.choices(value)
+            if not open_flows:
+                continue
+            here = state == value
+            rank = Ranked.by_rank(len(open_flows))
+            flow[here] = np.array(open_flows, dtype=np.int64)[rank.indices(words[here])]
+        return flow
+
+    def _steps(
+        self,
+        context: tuple[Ints, Ints, Ints, Floats, Ints, Ints, Ints],
+        flow: Ints,
+        walk: Ints,
+        ok: npt.NDArray[np.bool_],
+        gap_word: npt.NDArray[np.uint64],
+        burst: Ints,
+        done: Ints,
+    ) -> None:
+        """Walk the steps of the entries ``walk``: every step's block in one call (a step the
+        walk does not reach is drawn and not used), then success, the gap word and the burst
+        after each step reached (its size, 0 for none); a walk stops at its first failure."""
+        if not walk.size:
+            return
+        user, days, level, start_chance, erow, ek, e = context
+        params = self.params
+        width = ok.shape[1]
+        length = self.lengths[flow[walk]]
+        slot_entry = np.repeat(walk, length)
+        slot_j = positions(np.repeat(np.arange(walk.size), length), walk.size)
+        row = erow[slot_entry]
+        (words,) = self.sites.draw(
+            self.sites.request("step", user[row], days[row], ek[slot_entry], e[slot_entry], slot_j)
+        )
+        f = flow[slot_entry]
+        chance = self.plan.levels.chances[level[row], f, slot_j]
+        opening = (slot_j == 0) & self.final[f]
+        chance[opening] = start_chance[row[opening]]
+        success = np.zeros((walk.size, width), dtype=np.bool_)
+        place = np.repeat(np.arange(walk.size), length)
+        success[place, slot_j] = units(words[0]) < chance
+        reached = np.ones((walk.size, width), dtype=np.bool_)
+        reached[:, 1:] = np.logical_and.accumulate(success[:, :-1], axis=1)
+        reached &= np.arange(width) < length[:, None]
+        walked = reached[place, slot_j]
+        succeeded = success[place, slot_j] & walked
+        roll = units(words[2])
+        bursts = np.where(
+            succeeded, roll < self.afters[f, slot_j], roll < params.background_after_failure
+        )
+        bursts &= walked & (self.background_size[f] > 0)
+        ok[slot_entry, slot_j] = succeeded
+        gap_word[slot_entry, slot_j] = words[1]
+        burst[slot_entry, slot_j] = np.where(
+            bursts, 1 + integers(words[3], 0, params.background_burst_max - 1), 0
+        )
+        done[walk] = (success & reached).sum(axis=1)
+
+    def _device_requests(self, found: _Round, renewing: Ints) -> list[Request]:
+        """The blocks of the sessions whose device roll came up: which device, new keys."""
+        if not renewing.size:
+            return []
+        session = found.srow[renewing]
+        address = (found.user[session], found.days[session], found.k[renewing])
+        return [
+            self.sites.request("session.device", *address),
+            *(self.sites.request("device.key", *address, key) for key in range(self.secondary)),
+        ]
+
+    def _devices(self, batch: Batch, found: _Round, renewing: Ints, words: list[Words]) -> Ints:
+        """Each session's device: the device rolls of the sessions that began, in order (a new
+        device or another of the pool, ``walker.Walker._renew_keys``); returns the device of
+        every session."""
+        rows, srow = found.rows, found.srow
+        device = batch.device[rows][srow]
+        if not renewing.size:
+            return device
+        params = self.params
+        new_share, pick = units(words[0][0]).tolist(), words[0][1].tolist()
+        key_words = [(w[0].tolist(), w[1].tolist()) for w in words[1:]]
+        changed = np.full(srow.size, -1, dtype=np.int64)
+        for number, session in enumerate(renewing.tolist()):
+            row = int(rows[srow[session]])
+            pool = batch.users[row].key_pool
+            current = list(batch.devices[int(batch.device[row])])
+            if not pool:
+                pool.append(list(current))
+            if len(pool) < 2 or (
+                len(pool) < params.key_pool_max
+                and new_share[number] < params.key_pool_new_share / len(pool)
+            ):
+                keys = [uuid_text(high[number], low[number]) for high, low in key_words]
+                pool.append(keys)
+            else:
+                others = [keys for keys in pool if keys != current]
+                keys = others[(pick[number] * len(others)) >> 64]
+            batch.device[row] = changed[session] = batch.device_of(tuple(keys))
+        # Every later session of the row keeps the device of the latest roll before it.
+        latest = np.maximum.accumulate(np.where(changed >= 0, np.arange(srow.size), -1))
+        same_row = (latest >= 0) & (srow[np.maximum(latest, 0)] == srow)
+        result: Ints = np.where(same_row, changed[np.maximum(latest, 0)], device)
+        return result
+
+    def _prop_requests(self, found: _Round, out: Ints) -> list[tuple[str, int, Request]]:
+        """The property blocks the written events ``out`` need: (scope, column block, request)
+        for each column block of each scope drawn at sessions, flow entries and events."""
+        props = self.properties
+        if not out.size:
+            return []
+        session = found.esess[out]
+        row = found.erow[out]
+        address = (found.user[row], found.days[row], found.k[session])
+        entry = found.eentry[out]
+        entry_index = np.where(entry >= 0, found.e[np.maximum(entry, 0)], OPEN)
+        place = found.ej[out] << 8 | found.ei[out]
+        wanted: list[tuple[str, int, Request]] = []
+        for scope, site, where in (
+            (SESSION, "prop.session", ()),
+            (FLOW, "prop.flow", (entry_index,)),
+            (EVENT, "prop.event", (entry_index, place)),
+        ):
+            for block in sorted({column // LANES for column in props.drawn[scope]}):
+                request = self.sites.request(site, *address, *where, block)
+                wanted.append((scope, block, request))
+        return wanted
+
+    def _props(
+        self,
+        batch: Batch,
+        found: _Round,
+        out: Ints,
+        device: Ints,
+        wanted: list[tuple[str, int, Request]],
+        words: list[Words],
+    ) -> npt.NDArray[np.int32]:
+        """Each written event's value per column (``PropertyPlan.values`` and ``on_event``)."""
+        props = self.properties
+        values = np.full((out.size, self.columns), ABSENT, dtype=np.int64)
+        if not self.columns:
+            return values.astype(np.int32)
+        own = np.full((out.size, self.columns), ABSENT, dtype=np.int64)
+        blocks = {(scope, block): w for (scope, block, _), w in zip(wanted, words)}
+        for scope in (SESSION, FLOW, EVENT):
+            for column in props.drawn[scope]:
+                block, lane = divmod(column, LANES)
+                own[:, column] = props.ranked[column].indices(blocks[scope, block][lane])
+        if props.drawn[KEY]:
+            devices, where = np.unique(device[found.esess[out]], return_inverse=True)
+            keyed = batch.keyed
+            for column in props.drawn[KEY]:
+                key = props.key_of[column]
+                table = []
+                for number in devices.tolist():
+                    value = keyed.get((number, column))
+                    if value is None:
+                        value = keyed[number, column] = props.key_value(
+                            column, batch.devices[number][key]
+                        )
+                    table.append(value)
+                own[:, column] = np.array(table, dtype=np.int64)[where]
+        user_values = batch.user_props[found.rows[found.erow[out]]]
+        for column in range(self.columns):
+            if props.scope[column] == USER:
+                values[:, column] = user_values[:, column]
+            else:
+                values[:, column] = own[:, int(self.roots[column])]
+        values[~self.present[found.event[out]]] = ABSENT
+        return values.astype(np.int32)
+
+    def _write(
+        self,
+        written: Written,
+        found: _Round,
+        out: Ints,
+        values: npt.NDArray[np.int32],
+        session_word: Words,
+        begin: Ints,
+        device: Ints,
+        efunnel: Ints,
+    ) -> None:
+        """Keep the written events ``out``, their sessions and their values."""
+        sessions, session_of = np.unique(found.esess[out], return_inverse=True)
+        base = written.sessions
+        written.session_id.append(session_word[sessions])
+        written.session_start.append(begin[sessions])
+        written.session_device.append(device[sessions])
+        written.sessions += sessions.size
+        written.user.append(found.rows[found.erow[out]])
+        written.session.append(base + session_of)
+        written.event.append(found.event[out])
+        written.ms.append(found.ms[out])
+        written.props.append(values)
+        written.count += out.size
+        steps = out[efunnel[out] >= 0]
+        if written.funnels.size == 0:
+            written.funnels = np.zeros(int(self.lengths.sum()), dtype=np.int64)
+        written.funnels += np.bincount(
+            self.step_offsets[efunnel[steps]] + found.ej[steps], minlength=written.funnels.size
+        )
+
+    # -- the batch's events, by user --------------------------------------------------------------
+
+    def _ordered(self, written: Written, batch: Batch) -> Events:
+        user = _cat(written.user)
+        order = np.argsort(user, kind="stable")
+        props = (
+            np.concatenate(written.props)
+            if written.props
+            else np.zeros((0, self.columns), dtype=np.int32)
+        )
+        return Events(
+            user=user[order],
+            session=_cat(written.session)[order],
+            event=_cat(written.event)[order],
+            ms=_cat(written.ms)[order],
+            props=props[order],
+            session_id=np.concatenate(written.session_id)
+            if written.session_id
+            else np.zeros(0, dtype=np.uint64),
+            session_start=_cat(written.session_start),
+            session_device=_cat(written.session_device),
+            devices=batch.devices,
+        )
+
+    def _finish(
+        self, batch: Batch, events: Events, stats: WalkStats, joins_here: Bools, size: int
+    ) -> None:
+        """The users' states back into their ``UserState`` objects; the batch's statistics."""
+        _store(batch)
+        stats.events += len(events)
+        by_event = np.bincount(events.event, minlength=len(stats.by_event))
+        stats.by_event = [a + b for a, b in zip(stats.by_event, by_event.tolist())]
+        day = events.ms // DAY_MS
+        first_day = int(day.min()) if day.size else 0
+        span = int(day.max()) - first_day + 1 if day.size else 1
+        pairs = np.unique(events.user * span + (day - first_day))
+        owners = np.bincount(pairs // span, minlength=size)
+        start = firsts(owners)
+        days_of = (pairs % span + first_day).tolist()
+        for row, user in enumerate(batch.users):
+            seen = days_of[start[row] : start[row] + owners[row]]
+            stats.add_user(user.churned, seen, bool(joins_here[row]))
