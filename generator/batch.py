@@ -28,7 +28,9 @@ event, the time and each property column's value; ``batchlines`` turns them into
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +55,7 @@ from .lives import (
 from .params import Params
 from .population import Population
 from .properties import ABSENT, PropertyPlan
-from .sites import LANES, OPEN, Sites, uuid_text
+from .sites import LANES, OPEN, Sites, uuid_texts
 from .spec import EVENT, FLOW, KEY, SESSION, USER, Product
 from .users import Clocks, DayStart, UserState
 from .walker import (
@@ -71,6 +73,7 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 Words = npt.NDArray[np.uint64]
+Values = npt.NDArray[np.int32]  # property value indices, a column per drawing column of a scope
 
 NEVER = np.iinfo(np.int64).max  # no cut
 
@@ -110,9 +113,14 @@ class Batch:
     device: Ints  # the current device: an index into ``devices``
     since: Ints  # per user: only events after this are written
     user_props: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    # Devices: their keys, and each user's pool of them (a row of device numbers, -1 past its size)
     devices: list[tuple[str, ...]] = field(default_factory=list)
     device_ids: dict[tuple[str, ...], int] = field(default_factory=dict)
-    keyed: dict[tuple[int, int], int] = field(default_factory=dict)  # (device, column) -> value
+    pool: Ints = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    pool_size: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
+    keyed: Ints = field(
+        default_factory=lambda: np.zeros((0, 0), np.int64)
+    )  # see BatchWalker._keyed
     snapshots: dict[int, DayStart] = field(default_factory=dict)
 
     def device_of(self, keys: tuple[str, ...]) -> int:
@@ -122,23 +130,32 @@ class Batch:
             self.devices.append(keys)
         return found
 
+    def key_pool(self, row: int) -> list[list[str]]:
+        return [list(self.devices[d]) for d in self.pool[row, : self.pool_size[row]].tolist()]
+
 
 @dataclass
 class Written:
-    """The events a batch wrote, in the order the rounds produced them (by round, then user):
-    ``ordered()`` sorts them by user, each user's in time order.  Sessions are numbered in the
-    batch: ``session_id``, ``session_start`` and ``session_device`` per session."""
+    """The events a batch wrote, in the order the rounds produced them (by round, then user), and
+    the sessions and flow entries they belong to, numbered in the batch.  A property value is kept
+    where it is drawn: per session, per flow entry (the opening event of an empty session is an
+    entry of its own), per event only for `[event]` columns."""
 
-    user: list[Ints] = field(default_factory=list)
-    session: list[Ints] = field(default_factory=list)
-    event: list[Ints] = field(default_factory=list)
+    user: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    session: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    entry: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    event: list[npt.NDArray[np.int32]] = field(default_factory=list)
     ms: list[Ints] = field(default_factory=list)
-    props: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    event_values: list[Values] = field(default_factory=list)
     session_id: list[Words] = field(default_factory=list)
     session_start: list[Ints] = field(default_factory=list)
     session_device: list[Ints] = field(default_factory=list)
+    session_user: list[Ints] = field(default_factory=list)
+    session_values: list[Values] = field(default_factory=list)
+    entry_values: list[Values] = field(default_factory=list)
     funnels: Ints = field(default_factory=lambda: np.zeros(0, np.int64))  # per flow step
     sessions: int = 0
+    entries: int = 0
     count: int = 0
 
 
@@ -164,27 +181,132 @@ class _Round:
 
 
 @dataclass(frozen=True)
-class Events:
-    """A batch's written events, by user and time: what ``batchlines`` makes lines of."""
+class _Groups:
+    """The written events of a round grouped by session and by flow entry (they come in that
+    order): where each group starts among them, and each event's group."""
 
-    user: Ints  # the user's position in the batch
-    session: Ints  # the session's number in the batch
-    event: Ints
+    session_first: Ints
+    session_of: Ints
+    entry_first: Ints
+    entry_of: Ints
+
+    @classmethod
+    def of(cls, found: _Round, out: Ints) -> _Groups:
+        session, entry = found.esess[out], found.eentry[out]
+        new_session = np.ones(out.size, dtype=np.bool_)
+        new_session[1:] = session[1:] != session[:-1]
+        new_entry = new_session.copy()
+        new_entry[1:] |= entry[1:] != entry[:-1]
+        return cls(
+            np.flatnonzero(new_session),
+            np.cumsum(new_session) - 1,
+            np.flatnonzero(new_entry),
+            np.cumsum(new_entry) - 1,
+        )
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where each property column's value of an event comes from: the user's `[user]` values,
+    its device's key-bound values, its session's, its flow entry's or its own values (each a
+    table whose columns are the scope's drawing columns), the column of a ``with`` partner's draw
+    (``root``), and whether the event carries the column at all."""
+
+    scope: tuple[str, ...]
+    position: tuple[int, ...]  # the root's column in its scope's table (-1 for `[user]`)
+    present: npt.NDArray[np.bool_]  # (events of the sheet, columns)
+
+    @classmethod
+    def of(cls, props: PropertyPlan, events: int) -> Columns:
+        scope = tuple(props.scope)
+        position = tuple(
+            -1 if scope[c] == USER else props.drawn[scope[c]].index(props.root[c])
+            for c in range(props.count)
+        )
+        present = np.array(props.present, dtype=np.bool_).reshape(events, props.count)
+        return cls(scope, position, present)
+
+
+@dataclass(frozen=True)
+class Events:
+    """A batch's written events: per event (in the order written; ``order`` sorts them by user,
+    each user's in time order), per session, per flow entry, per device, per user.
+    :meth:`take` gives the lines' material for a slice of them, by user."""
+
+    order: Ints
+    user: npt.NDArray[np.int32]  # the user's position in the batch
+    session: npt.NDArray[np.int32]  # the session's number in the batch
+    entry: npt.NDArray[np.int32]
+    event: npt.NDArray[np.int32]
     ms: Ints
-    props: npt.NDArray[np.int32]  # (events, columns): value index, -1 where not on the line
+    event_values: Values
     session_id: Words
     session_start: Ints
     session_device: Ints
+    session_user: Ints  # the session's user's position in the batch
+    session_values: Values
+    entry_values: Values
     devices: list[tuple[str, ...]]
+    device_values: Ints
+    user_props: Ints
+    columns: Columns
+
+    def __len__(self) -> int:
+        return int(self.order.size)
+
+    def values_of(self, column: int, user: Ints, session: Ints, entry: Ints, which: Ints) -> Ints:
+        """Column ``column``'s value for events of these users, sessions, entries and numbers."""
+        columns = self.columns
+        scope, position = columns.scope[column], columns.position[column]
+        if scope == USER:
+            found: Ints = self.user_props[user, column]
+        elif scope == KEY:
+            found = self.device_values[self.session_device[session], position]
+        elif scope == SESSION:
+            found = self.session_values[session, position].astype(np.int64)
+        elif scope == FLOW:
+            found = self.entry_values[entry, position].astype(np.int64)
+        else:
+            found = self.event_values[which, position].astype(np.int64)
+        return found
+
+    def take(self, start: int, stop: int, first_column: int = 0) -> Slice:
+        """Events ``start`` to ``stop`` (by user): each one's user, session, event, time and
+        the value of every column from ``first_column`` on (-1 where the event does not carry
+        it)."""
+        which = self.order[start:stop]
+        user = self.user[which].astype(np.int64)
+        session = self.session[which].astype(np.int64)
+        event = self.event[which].astype(np.int64)
+        columns = self.columns
+        count = len(columns.scope)
+        props = np.empty((which.size, count - first_column), dtype=np.int64)
+        entry = self.entry[which].astype(np.int64)
+        for column in range(first_column, count):
+            props[:, column - first_column] = self.values_of(column, user, session, entry, which)
+        props[~columns.present[event][:, first_column:]] = ABSENT
+        return Slice(user, session, event, self.ms[which], props)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Written events' material for their lines (``batchlines``), a slice of a batch's, by user."""
+
+    user: Ints
+    session: Ints
+    event: Ints
+    ms: Ints
+    props: Ints
 
     def __len__(self) -> int:
         return int(self.event.size)
 
 
-def _store(batch: Batch) -> None:
-    """The arrays' state of each user into its ``UserState``."""
+def _store(batch: Batch, part: range | None = None) -> None:
+    """The arrays' state of each user (of ``part``, rows of the batch) into its ``UserState``."""
     lives = batch.lives
-    for row, user in enumerate(batch.users):
+    for row in range(len(batch.users)) if part is None else part:
+        user = batch.users[row]
         user.p = float(lives.p[row])
         user.next_day = int(lives.next_day[row])
         user.skip_days_counter = int(lives.skip[row])
@@ -193,12 +315,14 @@ def _store(batch: Batch) -> None:
         last = int(lives.last_event[row])
         user.last_event_ms = None if last == NO_EVENT else last
         user.once_done = int(batch.once_done[row])
-        if batch.devices:
+        if batch.pool.shape[0] and batch.devices[int(batch.device[row])]:
             user.secondary = list(batch.devices[int(batch.device[row])])
+            user.key_pool = batch.key_pool(row)
 
 
-def _cat(parts: list[Ints], dtype: type = np.int64) -> Ints:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+def _cat(parts: list[Any], shape: tuple[int, ...], dtype: type) -> Any:
+    """The parts one after another (an empty array of ``shape`` after the first axis if none)."""
+    return np.concatenate(parts) if parts else np.zeros((0, *shape), dtype=dtype)
 
 
 class BatchWalker:
@@ -241,10 +365,7 @@ class BatchWalker:
             self.background_size[flow] = len(events)
         self.opening = np.array(plan.background, dtype=np.int64)
         props = self.properties
-        self.columns = props.count
-        self.present = np.array(props.present, dtype=np.bool_).reshape(
-            len(product.events.events), self.columns
-        )
+        self.columns = Columns.of(props, len(product.events.events))
         self.roots = np.array(props.root, dtype=np.int64)
         self.secondary = len(product.events.secondary_keys)
 
@@ -255,7 +376,7 @@ class BatchWalker:
         sites, size = self.sites, len(indices)
         index = np.arange(indices.start, indices.stop, dtype=np.int64)
         words = sites["user.id"].blocks(index)
-        ids = [uuid_text(h, low) for h, low in zip(words[0].tolist(), words[1].tolist())]
+        ids = uuid_texts(words[0], words[1])
         before = (
             units(words[2]) < population.before_share
             if population.first_run
@@ -271,9 +392,7 @@ class BatchWalker:
         keys = []
         for key in range(self.secondary):
             key_words = sites["user.keys"].blocks(index, 0, key)
-            keys.append(
-                [uuid_text(h, low) for h, low in zip(key_words[0].tolist(), key_words[1].tolist())]
-            )
+            keys.append(uuid_texts(key_words[0], key_words[1]))
         secondary = list(zip(*keys)) if keys else [()] * size
         lives = Lives.empty(size)
         lives.index[:] = index
@@ -335,12 +454,12 @@ class BatchWalker:
     def _user_props(self, users: list[UserState], index: Ints) -> npt.NDArray[np.int64]:
         """Every user's `[user]` properties (``PropertyPlan.draw_user``, for a batch)."""
         props = self.properties
-        values = np.full((len(users), self.columns), ABSENT, dtype=np.int64)
+        values = np.full((len(users), props.count), ABSENT, dtype=np.int64)
         for column in props.drawn[USER]:
             block, lane = divmod(column, LANES)
             words = self.sites["user.props"].blocks(index, 0, block)[lane]
             values[:, column] = props.ranked[column].indices(words)
-        user_columns = [c for c in range(self.columns) if props.scope[c] == USER]
+        user_columns = [c for c in range(props.count) if props.scope[c] == USER]
         final = np.full_like(values, ABSENT)
         final[:, user_columns] = values[:, self.roots[user_columns]]
         for user, row in zip(users, final.tolist()):
@@ -360,18 +479,35 @@ class BatchWalker:
                 user.churn_probability = float(lives.churn_probability[row])
                 user.created_ms = int(lives.created[row])
             _store(batch)
+        widest = max([self.params.key_pool_max, *(len(u.key_pool) for u in users)])
+        batch.pool = np.full((len(users), widest), -1, dtype=np.int64)
+        batch.pool_size = np.zeros(len(users), dtype=np.int64)
         for row, user in enumerate(users):
             batch.device[row] = batch.device_of(tuple(user.secondary))
+            pool = user.key_pool or ([list(user.secondary)] if user.secondary else [])
+            batch.pool[row, : len(pool)] = [batch.device_of(tuple(keys)) for keys in pool]
+            batch.pool_size[row] = len(pool)
         return batch
 
     # -- walking a batch --------------------------------------------------------------------------
 
-    def walk(self, batch: Batch, stats: WalkStats, since_ms: int = WRITE_ALL_MS) -> Events:
-        """Walk every user of ``batch`` to the end time (``walker.Walker.simulate`` for each);
-        returns the events written, by user and time, and adds to ``stats``."""
-        lives, users = batch.lives, batch.users
-        size = len(users)
-        for row, user in enumerate(users):
+    def walk(
+        self,
+        batch: Batch,
+        stats: WalkStats,
+        since_ms: int = WRITE_ALL_MS,
+        part: range | None = None,
+        report: Callable[[int, int], None] | None = None,
+    ) -> Events:
+        """Walk the users of ``batch`` (those of ``part``, rows of the batch; all by default) to
+        the end time (``walker.Walker.simulate`` for each); returns the events written, by user
+        and time, and adds to ``stats``.  ``report(users, events)``, if given, hears after each
+        round how many of the part's users are done (their walk ended) and how many events they
+        wrote so far."""
+        lives = batch.lives
+        part = range(len(batch.users)) if part is None else part
+        users = batch.users[part.start : part.stop]
+        for row, user in enumerate(users, start=part.start):
             since = since_ms
             if user.window_start_ms is not None and user.window_start_ms - 1 > since:
                 since = user.window_start_ms - 1
@@ -381,7 +517,10 @@ class BatchWalker:
             sum(u.before_window for u in users) if since_ms == WRITE_ALL_MS else 0
         )
         written = Written()
-        rows = np.nonzero(~lives.churned)[0]
+        rows = np.arange(part.start, part.stop)
+        rows = rows[~lives.churned[rows]]
+        if report is not None:
+            report(len(part) - rows.size, 0)
         while rows.size:
             days = lives.next_day[rows]
             starts = self.zones.starts(lives.zone[rows], days)
@@ -395,7 +534,7 @@ class BatchWalker:
             exits = exits_of(self.plan, lives.p[rows], rates)
             over, ended, words = self._days(batch, rows, days, starts, rates, written)
             for row in rows[over].tolist():
-                users[row].day_start = batch.snapshots.pop(row)
+                batch.users[row].day_start = batch.snapshots.pop(row)
             batch.snapshots.clear()
             goes_on = ~over & ~ended
             on = rows[goes_on]
@@ -411,8 +550,10 @@ class BatchWalker:
                     walked=True,
                 )
             rows = on[~lives.churned[on]]
+            if report is not None:
+                report(len(part) - rows.size, written.count)
         events = self._ordered(written, batch)
-        self._finish(batch, events, stats, joins_here, size)
+        self._finish(batch, events, stats, joins_here, part)
         if written.funnels.size:
             flat = written.funnels.tolist()
             for flow, start in enumerate(self.step_offsets.tolist()):
@@ -422,7 +563,7 @@ class BatchWalker:
         return events
 
     def _snapshot(self, batch: Batch, row: int) -> DayStart:
-        user, lives = batch.users[row], batch.lives
+        lives = batch.lives
         last = int(lives.last_event[row])
         return DayStart(
             float(lives.p[row]),
@@ -430,7 +571,7 @@ class BatchWalker:
             int(lives.resets[row]),
             int(batch.once_done[row]),
             list(batch.devices[int(batch.device[row])]),
-            [list(keys) for keys in user.key_pool],
+            batch.key_pool(row),
             None if last == NO_EVENT else last,
         )
 
@@ -491,10 +632,7 @@ class BatchWalker:
         k = positions(srow, n)
         per_row = np.bincount(srow, minlength=n)
         first_session = firsts(per_row)
-        words, open_words = sites.draw(
-            sites.request("session", user[srow], days[srow], k),
-            sites.request("session.open", user[srow], days[srow], k),
-        )
+        (words,) = sites.draw(sites.request("session", user[srow], days[srow], k))
         push = params.session_idle_ms + 1 + integers(words[0], 0, params.session_idle_ms - 1)
         going = params.flows_keep_going(p[srow])
         entries = 1 + counts(words[1], going, MAX_FLOWS_PER_SESSION - 1)
@@ -596,11 +734,8 @@ class BatchWalker:
         esess[where], eentry[where], ej[where], ei[where] = esession[ent], ent, j, 1 + i
         # the events that open an empty session
         quiet = np.nonzero(opens)[0]
-        if quiet.size:
-            where = session_first[quiet]
-            assert plan.background_rank is not None
-            event[where] = self.opening[plan.background_rank.indices(open_words[0][quiet])]
-            esess[where] = quiet
+        if quiet.size:  # (their event is drawn once they are known to be written)
+            esess[session_first[quiet]] = quiet
 
         # 5. session starts: drawn, or pushed after the last event; then every event's time.
         before = np.cumsum(gap) - gap
@@ -663,13 +798,26 @@ class BatchWalker:
             renewing = np.nonzero(begun & (roll > params.secondary_key_renew_above))[0]
         since = batch.since[rows][erow_of]
         out = np.nonzero(kept & (ms > since))[0]
-        requests = self._device_requests(found, renewing)
-        props = self._prop_requests(found, out)
-        late = sites.draw(*requests, *(request for _, _, request in props))
-        device = self._devices(batch, found, renewing, late[: len(requests)])
+        # The late draws, in one call: devices of the sessions whose roll came up, the event of
+        # each empty session written, and the property values of what is written.
+        devices = self._device_requests(found, renewing)
+        groups = _Groups.of(found, out)
+        opening = out[eentry[out] < 0]
+        session = esess[opening]
+        requests = [
+            *devices,
+            sites.request("session.open", user[srow[session]], days[srow[session]], k[session]),
+            *self._prop_requests(found, out, groups),
+        ]
+        late = sites.draw(*requests)
+        if opening.size:
+            assert plan.background_rank is not None
+            chosen = plan.background_rank.indices(late[len(devices)][0])
+            found.event[opening] = self.opening[chosen]
+        device = self._devices(batch, found, renewing, late[: len(devices)])
         if out.size:
-            values = self._props(batch, found, out, device, props, late[len(requests) :])
-            self._write(written, found, out, values, session_word, begin, device, efunnel)
+            self._write(written, found, out, groups, late[len(devices) + 1 :], session_word, begin,
+                        device, efunnel)  # fmt: skip
         return run_over, ended, day_words
 
     def _choose(self, state: Ints, words: Words) -> Ints:
@@ -747,126 +895,150 @@ class BatchWalker:
     def _devices(self, batch: Batch, found: _Round, renewing: Ints, words: list[Words]) -> Ints:
         """Each session's device: the device rolls of the sessions that began, in order (a new
         device or another of the pool, ``walker.Walker._renew_keys``); returns the device of
-        every session."""
+        every session.  A user's rolls of one day are taken one after another (``order``); a
+        user rolls rarely more than once a day."""
         rows, srow = found.rows, found.srow
         device = batch.device[rows][srow]
         if not renewing.size:
             return device
         params = self.params
-        new_share, pick = units(words[0][0]).tolist(), words[0][1].tolist()
-        key_words = [(w[0].tolist(), w[1].tolist()) for w in words[1:]]
+        share = units(words[0][0])
         changed = np.full(srow.size, -1, dtype=np.int64)
-        for number, session in enumerate(renewing.tolist()):
-            row = int(rows[srow[session]])
-            pool = batch.users[row].key_pool
-            current = list(batch.devices[int(batch.device[row])])
-            if not pool:
-                pool.append(list(current))
-            if len(pool) < 2 or (
-                len(pool) < params.key_pool_max
-                and new_share[number] < params.key_pool_new_share / len(pool)
-            ):
-                keys = [uuid_text(high[number], low[number]) for high, low in key_words]
-                pool.append(keys)
-            else:
-                others = [keys for keys in pool if keys != current]
-                keys = others[(pick[number] * len(others)) >> 64]
-            batch.device[row] = changed[session] = batch.device_of(tuple(keys))
+        users = rows[srow[renewing]]
+        order = positions(srow[renewing], rows.size)
+        for turn in range(int(order.max()) + 1):
+            now = np.nonzero(order == turn)[0]
+            user = users[now]
+            size = batch.pool_size[user]
+            new = (size < 2) | (
+                (size < params.key_pool_max) & (share[now] < params.key_pool_new_share / size)
+            )
+            chosen = np.empty(now.size, dtype=np.int64)
+            if new.any():
+                fresh = now[new]
+                keys = [uuid_texts(w[0][fresh], w[1][fresh]) for w in words[1:]]
+                numbers = [batch.device_of(tuple(k)) for k in zip(*keys)]
+                chosen[new] = numbers
+                grown = user[new]
+                batch.pool[grown, batch.pool_size[grown]] = numbers
+                batch.pool_size[grown] += 1
+            old = ~new
+            if old.any():
+                owner = user[old]
+                pool = batch.pool[owner]
+                others = (pool != batch.device[owner][:, None]) & (
+                    np.arange(pool.shape[1]) < batch.pool_size[owner][:, None]
+                )
+                pick = integers(words[0][1][now[old]], 0, others.sum(axis=1) - 1)
+                place = (np.cumsum(others, axis=1) == (pick + 1)[:, None]) & others
+                chosen[old] = pool[np.arange(owner.size), place.argmax(axis=1)]
+            batch.device[user] = chosen
+            changed[renewing[now]] = chosen
         # Every later session of the row keeps the device of the latest roll before it.
         latest = np.maximum.accumulate(np.where(changed >= 0, np.arange(srow.size), -1))
         same_row = (latest >= 0) & (srow[np.maximum(latest, 0)] == srow)
         result: Ints = np.where(same_row, changed[np.maximum(latest, 0)], device)
         return result
 
-    def _prop_requests(self, found: _Round, out: Ints) -> list[tuple[str, int, Request]]:
-        """The property blocks the written events ``out`` need: (scope, column block, request)
-        for each column block of each scope drawn at sessions, flow entries and events."""
+    def _prop_requests(self, found: _Round, out: Ints, groups: _Groups) -> list[Request]:
+        """The property blocks the written events ``out`` need, scope by scope (session, flow
+        entry, event), column block by column block; a session's and a flow entry's blocks are
+        drawn once, whatever the number of their events."""
         props = self.properties
+        wanted: list[Request] = []
         if not out.size:
-            return []
-        session = found.esess[out]
-        row = found.erow[out]
-        address = (found.user[row], found.days[row], found.k[session])
-        entry = found.eentry[out]
-        entry_index = np.where(entry >= 0, found.e[np.maximum(entry, 0)], OPEN)
-        place = found.ej[out] << 8 | found.ei[out]
-        wanted: list[tuple[str, int, Request]] = []
-        for scope, site, where in (
-            (SESSION, "prop.session", ()),
-            (FLOW, "prop.flow", (entry_index,)),
-            (EVENT, "prop.event", (entry_index, place)),
-        ):
-            for block in sorted({column // LANES for column in props.drawn[scope]}):
-                request = self.sites.request(site, *address, *where, block)
-                wanted.append((scope, block, request))
+            return wanted
+        for scope, site in ((SESSION, "prop.session"), (FLOW, "prop.flow"), (EVENT, "prop.event")):
+            blocks = sorted({column // LANES for column in props.drawn[scope]})
+            if not blocks:
+                continue
+            if scope == SESSION:
+                sample = out[groups.session_first]
+                where: tuple[Ints, ...] = ()
+            elif scope == FLOW:
+                sample = out[groups.entry_first]
+                entry = found.eentry[sample]
+                where = (np.where(entry >= 0, found.e[np.maximum(entry, 0)], OPEN),)
+            else:
+                sample = out
+                entry = found.eentry[out]
+                entry_index = np.where(entry >= 0, found.e[np.maximum(entry, 0)], OPEN)
+                where = (entry_index, found.ej[out] << 8 | found.ei[out])
+            session = found.esess[sample]
+            row = found.srow[session]
+            address = (found.user[row], found.days[row], found.k[session])
+            for block in blocks:
+                wanted.append(self.sites.request(site, *address, *where, block))
         return wanted
 
-    def _props(
-        self,
-        batch: Batch,
-        found: _Round,
-        out: Ints,
-        device: Ints,
-        wanted: list[tuple[str, int, Request]],
-        words: list[Words],
-    ) -> npt.NDArray[np.int32]:
-        """Each written event's value per column (``PropertyPlan.values`` and ``on_event``)."""
+    def _scope_values(self, words: list[Words]) -> dict[str, Values]:
+        """Each scope's values, a column per drawing column (in ``PropertyPlan.drawn`` order), from
+        the blocks :meth:`_prop_requests` asked for, in its order."""
         props = self.properties
-        values = np.full((out.size, self.columns), ABSENT, dtype=np.int64)
-        if not self.columns:
-            return values.astype(np.int32)
-        own = np.full((out.size, self.columns), ABSENT, dtype=np.int64)
-        blocks = {(scope, block): w for (scope, block, _), w in zip(wanted, words)}
+        found: dict[str, Values] = {}
+        taken = 0
         for scope in (SESSION, FLOW, EVENT):
-            for column in props.drawn[scope]:
+            drawn = props.drawn[scope]
+            blocks = sorted({column // LANES for column in drawn})
+            if not blocks:
+                continue
+            mine = dict(zip(blocks, words[taken : taken + len(blocks)]))
+            taken += len(blocks)
+            size = mine[blocks[0]].shape[1]
+            values = np.empty((size, len(drawn)), dtype=np.int32)
+            for position, column in enumerate(drawn):
                 block, lane = divmod(column, LANES)
-                own[:, column] = props.ranked[column].indices(blocks[scope, block][lane])
-        if props.drawn[KEY]:
-            devices, where = np.unique(device[found.esess[out]], return_inverse=True)
-            keyed = batch.keyed
-            for column in props.drawn[KEY]:
-                key = props.key_of[column]
-                table = []
-                for number in devices.tolist():
-                    value = keyed.get((number, column))
-                    if value is None:
-                        value = keyed[number, column] = props.key_value(
-                            column, batch.devices[number][key]
-                        )
-                    table.append(value)
-                own[:, column] = np.array(table, dtype=np.int64)[where]
-        user_values = batch.user_props[found.rows[found.erow[out]]]
-        for column in range(self.columns):
-            if props.scope[column] == USER:
-                values[:, column] = user_values[:, column]
-            else:
-                values[:, column] = own[:, int(self.roots[column])]
-        values[~self.present[found.event[out]]] = ABSENT
-        return values.astype(np.int32)
+                values[:, position] = props.ranked[column].indices(mine[block][lane])
+            found[scope] = values
+        return found
+
+    def _keyed(self, batch: Batch) -> Ints:
+        """The key-bound columns' values of every device of the batch (a row per device),
+        computed once per device (``PropertyPlan.key_value``)."""
+        props = self.properties
+        table = batch.keyed
+        if table.shape[0] < len(batch.devices):
+            more = [
+                [props.key_value(column, keys[props.key_of[column]])
+                 for column in props.drawn[KEY]]
+                for keys in batch.devices[table.shape[0] :]
+            ]  # fmt: skip
+            table = batch.keyed = np.concatenate(
+                (table.reshape(-1, len(props.drawn[KEY])), np.array(more, dtype=np.int64))
+            )
+        return table
 
     def _write(
         self,
         written: Written,
         found: _Round,
         out: Ints,
-        values: npt.NDArray[np.int32],
+        groups: _Groups,
+        words: list[Words],
         session_word: Words,
         begin: Ints,
         device: Ints,
         efunnel: Ints,
     ) -> None:
-        """Keep the written events ``out``, their sessions and their values."""
-        sessions, session_of = np.unique(found.esess[out], return_inverse=True)
-        base = written.sessions
+        """Keep the written events ``out``, their sessions and flow entries, and the values of
+        each scope."""
+        values = self._scope_values(words)
+        sessions = found.esess[out[groups.session_first]]
         written.session_id.append(session_word[sessions])
         written.session_start.append(begin[sessions])
         written.session_device.append(device[sessions])
-        written.sessions += sessions.size
-        written.user.append(found.rows[found.erow[out]])
-        written.session.append(base + session_of)
-        written.event.append(found.event[out])
+        written.session_user.append(found.rows[found.srow[sessions]])
+        empty = np.zeros((0, 0), dtype=np.int32)
+        written.session_values.append(values.get(SESSION, empty.reshape(sessions.size, 0)))
+        written.entry_values.append(values.get(FLOW, empty.reshape(groups.entry_first.size, 0)))
+        written.event_values.append(values.get(EVENT, empty.reshape(out.size, 0)))
+        written.user.append(found.rows[found.erow[out]].astype(np.int32))
+        written.session.append((written.sessions + groups.session_of).astype(np.int32))
+        written.entry.append((written.entries + groups.entry_of).astype(np.int32))
+        written.event.append(found.event[out].astype(np.int32))
         written.ms.append(found.ms[out])
-        written.props.append(values)
+        written.sessions += sessions.size
+        written.entries += groups.entry_first.size
         written.count += out.size
         steps = out[efunnel[out] >= 0]
         if written.funnels.size == 0:
@@ -878,42 +1050,46 @@ class BatchWalker:
     # -- the batch's events, by user --------------------------------------------------------------
 
     def _ordered(self, written: Written, batch: Batch) -> Events:
-        user = _cat(written.user)
-        order = np.argsort(user, kind="stable")
-        props = (
-            np.concatenate(written.props)
-            if written.props
-            else np.zeros((0, self.columns), dtype=np.int32)
-        )
+        """The batch's events, with the order that sorts them by user (stable: each user's stay
+        in time order, as the rounds wrote them)."""
+        props = self.properties
+        user = _cat(written.user, (), np.int32)
+        drawn = {scope: len(props.drawn[scope]) for scope in (SESSION, FLOW, EVENT, KEY)}
         return Events(
-            user=user[order],
-            session=_cat(written.session)[order],
-            event=_cat(written.event)[order],
-            ms=_cat(written.ms)[order],
-            props=props[order],
-            session_id=np.concatenate(written.session_id)
-            if written.session_id
-            else np.zeros(0, dtype=np.uint64),
-            session_start=_cat(written.session_start),
-            session_device=_cat(written.session_device),
+            order=np.argsort(user, kind="stable"),
+            user=user,
+            session=_cat(written.session, (), np.int32),
+            entry=_cat(written.entry, (), np.int32),
+            event=_cat(written.event, (), np.int32),
+            ms=_cat(written.ms, (), np.int64),
+            event_values=_cat(written.event_values, (drawn[EVENT],), np.int32),
+            session_id=_cat(written.session_id, (), np.uint64),
+            session_start=_cat(written.session_start, (), np.int64),
+            session_device=_cat(written.session_device, (), np.int64),
+            session_user=_cat(written.session_user, (), np.int64),
+            session_values=_cat(written.session_values, (drawn[SESSION],), np.int32),
+            entry_values=_cat(written.entry_values, (drawn[FLOW],), np.int32),
             devices=batch.devices,
+            device_values=self._keyed(batch) if drawn[KEY] else np.zeros((0, 0), np.int64),
+            user_props=batch.user_props,
+            columns=self.columns,
         )
 
     def _finish(
-        self, batch: Batch, events: Events, stats: WalkStats, joins_here: Bools, size: int
+        self, batch: Batch, events: Events, stats: WalkStats, joins_here: Bools, part: range
     ) -> None:
-        """The users' states back into their ``UserState`` objects; the batch's statistics."""
-        _store(batch)
+        """The users' states back into their ``UserState`` objects; the part's statistics."""
+        _store(batch, part)
         stats.events += len(events)
         by_event = np.bincount(events.event, minlength=len(stats.by_event))
         stats.by_event = [a + b for a, b in zip(stats.by_event, by_event.tolist())]
         day = events.ms // DAY_MS
         first_day = int(day.min()) if day.size else 0
         span = int(day.max()) - first_day + 1 if day.size else 1
-        pairs = np.unique(events.user * span + (day - first_day))
-        owners = np.bincount(pairs // span, minlength=size)
+        pairs = np.unique(events.user.astype(np.int64) * span + (day - first_day))
+        owners = np.bincount(pairs // span, minlength=part.stop)
         start = firsts(owners)
         days_of = (pairs % span + first_day).tolist()
-        for row, user in enumerate(batch.users):
+        for row in part:
             seen = days_of[start[row] : start[row] + owners[row]]
-            stats.add_user(user.churned, seen, bool(joins_here[row]))
+            stats.add_user(batch.users[row].churned, seen, bool(joins_here[row]))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .batch import Events
+from .batch import Events, Slice
 from .encoders import (
     AmplitudeEncoder,
     MixpanelEncoder,
@@ -39,7 +39,7 @@ from .encoders import (
 )
 from .isotime import iso_bytes
 from .pieces import Lines, Pieces
-from .spec import Product
+from .spec import KEY, SESSION, USER, Product
 from .users import UserState
 
 Ints = npt.NDArray[np.int64]
@@ -106,8 +106,11 @@ def decimal_rows(values: Ints, head: bytes, tail: bytes) -> Rows:
 
 class BatchLines:
     """One format's lines for batches of events (see the module's docstring).  ``slots`` says the
-    order of a line's pieces: "user", "session", "device", "columns", "user tail", "id", "tail"
-    (the session's dedup id tail), "event", "time"."""
+    order of a line's pieces: "head", "columns", "user tail", "id", "tail" (the session's dedup id
+    tail), "event", "time".  The head is one piece per session: the user's piece, the session's,
+    the device's, and the leading columns whose value is the same on every event of a session
+    (`[user]`, key-bound and `[session]` columns written on every event): the fewer the pieces of
+    a line, the cheaper the join."""
 
     slots: tuple[str, ...] = ()
 
@@ -126,7 +129,13 @@ class BatchLines:
         )
         self.column_bases = self.columns + firsts_of(self.column_sizes)
         self.events = self.pieces.add(self.event_text(name) for name in events.events)
-        self._batch: tuple[int, int, int, int, int, int] | None = None
+        self.folded = 0  # the leading columns in the heads
+        for column in events.properties:
+            if column.scope not in (USER, KEY, SESSION) or column.events:
+                break
+            self.folded += 1
+        self._users: tuple[int, int, int] | None = None  # (mark, heads, tails)
+        self._part: tuple[int, int, int] | None = None  # (mark, heads, tails)
 
     # -- what each format writes ------------------------------------------------------------------
 
@@ -157,16 +166,43 @@ class BatchLines:
 
     # -- a batch ----------------------------------------------------------------------------------
 
-    def begin(self, events: Events, users: list[UserState]) -> None:
-        """Make the batch's user, session and device pieces."""
-        self.end()
+    def begin_users(self, users: list[UserState]) -> None:
+        """Make the pieces of a batch's users (its rows' ``UserState``)."""
+        self.end_users()
         mark = len(self.pieces)
         user_parts = [self.user_texts(user) for user in users]
-        user_heads = self.pieces.add(part[0] for part in user_parts)
-        user_tails = self.pieces.add(part[1] for part in user_parts)
+        heads = self.pieces.add(part[0] for part in user_parts)
+        self._users = (mark, heads, self.pieces.add(part[1] for part in user_parts))
+
+    def end_users(self) -> None:
+        """Forget the batch's pieces."""
+        self.end()
+        if self._users is not None:
+            self.pieces.truncate(self._users[0])
+            self._users = None
+
+    def begin(self, events: Events) -> None:
+        """Make the session and device pieces of a part of the batch's events."""
+        self.end()
+        mark = len(self.pieces)
+        assert self._users is not None
         sessions, tails = self.session_pieces(events)
-        devices = self.pieces.add(self.device_text(keys) for keys in events.devices)
-        self._batch = (mark, user_heads, user_tails, sessions, tails, devices)
+        used = np.unique(events.session_device)
+        first = self.pieces.add(self.device_text(events.devices[d]) for d in used.tolist())
+        devices = np.zeros(len(events.devices), dtype=np.int64)
+        devices[used] = first + np.arange(used.size)
+        count = events.session_id.size
+        user = events.session_user
+        session = np.arange(count)
+        ids = [self._users[1] + user, sessions + session, devices[events.session_device]]
+        nothing = np.zeros(0, dtype=np.int64)
+        for column in range(self.folded):
+            value = events.values_of(column, user, session, nothing, nothing)
+            ids.append(self.column_base(column) + value)
+        joined = self.pieces.lines(np.stack(ids, axis=1))
+        data, ends = joined.data, joined.ends.tolist()
+        heads = self.pieces.add(data[a:b] for a, b in zip([0, *ends[:-1]], ends))
+        self._part = (mark, heads, tails)
 
     def session_pieces(self, events: Events) -> tuple[int, int]:
         parts = [
@@ -176,52 +212,54 @@ class BatchLines:
         return self.pieces.add(p[0] for p in parts), self.pieces.add(p[1] for p in parts)
 
     def end(self) -> None:
-        """Forget the batch's pieces."""
-        if self._batch is not None:
-            self.pieces.truncate(self._batch[0])
-            self._batch = None
+        """Forget the part's pieces."""
+        if self._part is not None:
+            self.pieces.truncate(self._part[0])
+            self._part = None
 
     def lines(self, events: Events, start: int, stop: int) -> Lines:
-        """Lines ``start`` to ``stop`` of the batch begun with :meth:`begin`."""
-        assert self._batch is not None
-        _, user_heads, user_tails, sessions, tails, devices = self._batch
+        """Lines ``start`` to ``stop`` (by user) of the batch begun with :meth:`begin`."""
+        assert self._users is not None and self._part is not None
+        _, _user_heads, user_tails = self._users
+        _, heads, tails = self._part
         mark = len(self.pieces)
-        user = events.user[start:stop]
-        session = events.session[start:stop]
+        taken: Slice = events.take(start, stop, self.folded)
+        user, session = taken.user, taken.session
         count = stop - start
         ids: list[Ints] = []
         for slot in self.slots:
-            if slot == "user":
-                ids.append(user_heads + user)
+            if slot == "head":
+                ids.append(heads + session)
             elif slot == "user tail":
                 ids.append(user_tails + user)
-            elif slot == "session":
-                ids.append(sessions + session)
             elif slot == "tail":
                 ids.append(tails + session)
-            elif slot == "device":
-                ids.append(devices + events.session_device[session])
             elif slot == "columns":
-                ids.extend(self.column_ids(events.props[start:stop]))
+                ids.extend(self.column_ids(taken.props))
             elif slot == "event":
-                ids.append(self.events + events.event[start:stop])
+                ids.append(self.events + taken.event)
             elif slot == "id":
-                ids.append(self.pieces.add_rows(time_hex_rows(events.ms[start:stop]))
-                           + np.arange(count))  # fmt: skip
+                ids.append(self.pieces.add_rows(time_hex_rows(taken.ms)) + np.arange(count))
             elif slot == "time":
-                rows = self.time_rows(events.ms[start:stop])
+                rows = self.time_rows(taken.ms)
                 ids.append(self.pieces.add_rows(rows, padded=True) + np.arange(count))
         try:
             return self.pieces.lines(np.stack(ids, axis=1) if ids else np.zeros((count, 0)))
         finally:
             self.pieces.truncate(mark)
 
-    def column_ids(self, values: npt.NDArray[np.int32]) -> list[Ints]:
-        """Per column, each line's piece: its value (with a leading comma), or nothing."""
+    def column_base(self, column: int) -> int:
+        """The piece of value 0 of ``column`` (the others follow), with a leading comma."""
+        return int(self.column_bases[column])
+
+    def column_ids(self, values: Ints) -> list[Ints]:
+        """Per column after the folded ones, each line's piece: its value (with a leading
+        comma), or nothing."""
         found = []
-        for column in range(values.shape[1]):
-            value = values[:, column].astype(np.int64)
-            found.append(np.where(value < 0, self.empty, value + self.column_bases[column]))
+        for number in range(values.shape[1]):
+            value = values[:, number]
+            base = self.column_base(self.folded + number)
+            found.append(np.where(value < 0, self.empty, value + base))
         return found
 
 
@@ -233,7 +271,7 @@ def firsts_of(sizes: Ints) -> Ints:
 class FlatLines(BatchLines):
     """SPEC section 4's flat objects, as ``encoders.FlatJsonEncoder`` writes them."""
 
-    slots = ("user", "session", "device", "columns", "event", "time")
+    slots = ("head", "columns", "event", "time")
 
     def __init__(self, product: Product, seed: int, separator: bytes) -> None:
         events = product.events
@@ -278,7 +316,7 @@ class _ToolLines(BatchLines):
 
 
 class AmplitudeLines(_ToolLines):
-    slots = ("user", "session", "device", "columns", "user tail", "id", "tail", "event", "time")
+    slots = ("head", "columns", "user tail", "id", "tail", "event", "time")
 
     def encoder(self, product: Product, seed: int) -> _ToolEncoder:
         return AmplitudeEncoder(product, seed)
@@ -300,10 +338,17 @@ class AmplitudeLines(_ToolLines):
         secondary = self.product.events.secondary_keys
         return ",".join(json_text(k) + ":" + json_text(v) for k, v in zip(secondary, keys)).encode()
 
-    def column_ids(self, values: npt.NDArray[np.int32]) -> list[Ints]:
+    def column_base(self, column: int) -> int:
+        """Without secondary keys the first property written opens the object: no comma (a
+        folded column 0 is always written, so it always is that first one)."""
+        if self.product.events.secondary_keys or column > 0 or not self.folded:
+            return int(self.column_bases[column])
+        return int(self.bare_bases[column])
+
+    def column_ids(self, values: Ints) -> list[Ints]:
         """Without secondary keys the first property written opens the object: no comma."""
         found = super().column_ids(values)
-        if self.product.events.secondary_keys or not found:
+        if self.product.events.secondary_keys or not found or self.folded:
             return found
         present = values >= 0
         first = np.where(present.any(axis=1), present.argmax(axis=1), -1)
@@ -326,7 +371,7 @@ class AmplitudeLines(_ToolLines):
 
 
 class MixpanelLines(_ToolLines):
-    slots = ("user", "session", "device", "columns", "user tail", "id", "tail", "time", "event")
+    slots = ("head", "columns", "user tail", "id", "tail", "time", "event")
 
     def encoder(self, product: Product, seed: int) -> _ToolEncoder:
         return MixpanelEncoder(product, seed)
@@ -354,7 +399,7 @@ class _IsoLines(_ToolLines):
 
 
 class SegmentLines(_IsoLines):
-    slots = ("user", "session", "device", "columns", "user tail", "id", "tail", "event", "time")
+    slots = ("head", "columns", "user tail", "id", "tail", "event", "time")
 
     def encoder(self, product: Product, seed: int) -> _ToolEncoder:
         return SegmentEncoder(product, seed)
@@ -368,7 +413,7 @@ class SegmentLines(_IsoLines):
 
 
 class PosthogLines(_IsoLines):
-    slots = ("user", "session", "device", "columns", "user tail", "id", "tail", "event", "time")
+    slots = ("head", "columns", "user tail", "id", "tail", "event", "time")
 
     def encoder(self, product: Product, seed: int) -> _ToolEncoder:
         return PosthogEncoder(product, seed)

@@ -34,9 +34,9 @@ PROGRESS_USERS = 100  # a worker reports progress after this many users
 BATCH = "batch"  # the engines: the batch engine (the default) and the plain model
 PLAIN = "plain"
 ENGINES = (BATCH, PLAIN)
-FIRST_BATCH_USERS = 100  # the first batch of a chunk; the next ones sized to about BATCH_EVENTS
-BATCH_EVENTS = 250_000  # events a batch aims at (about 8 MB of arrays before they are lines)
-MAX_BATCH_USERS = 2_000
+FIRST_BATCH_USERS = 1_000  # the first batch of a chunk; the next ones sized to about BATCH_EVENTS
+BATCH_EVENTS = 1000000  # events a batch aims at (about 8 MB of arrays before they are lines)
+MAX_BATCH_USERS = 5_000
 SLICE_EVENTS = 8_192  # events made into lines and written at a time (a few MB of bytes)
 
 Report = Callable[[int, int], None]  # (users done, events written) since the last report
@@ -143,10 +143,12 @@ class _Progress:
         self.stats = stats
         self.users = self.events = 0
 
-    def done(self, users: int) -> None:
-        """``users`` of the chunk are done (the events are in ``stats``)."""
-        self.report(users - self.users, self.stats.events - self.events)
-        self.users, self.events = users, self.stats.events
+    def done(self, users: int, events: int | None = None) -> None:
+        """``users`` of the chunk are done, and ``events`` (default: those in ``stats``)."""
+        events = self.stats.events if events is None else events
+        if users != self.users or events != self.events:
+            self.report(users - self.users, events - self.events)
+            self.users, self.events = users, events
 
 
 @dataclass
@@ -189,33 +191,43 @@ def _walk_plain(work: _Work) -> Iterator[UserState]:
 
 
 def _walk_batches(work: _Work) -> Iterator[UserState]:
-    """The batch engine: batches of users (saved users and new ones apart), sized to about
-    BATCH_EVENTS events; each batch's lines made and written SLICE_EVENTS at a time."""
-    job, users, saved, population, events = (
-        work.job, work.users, work.saved, work.population, work.events,
-    )  # fmt: skip
+    """The batch engine: the chunk's users created (or read back) at once, then walked in parts
+    (saved users and new ones apart) sized to about BATCH_EVENTS events; each part's lines made
+    and written SLICE_EVENTS at a time."""
+    job, users, population, events = work.job, work.users, work.population, work.events
     fmt = FORMATS[job.format]
     walker = BatchWalker(job.product, job.params, job.seed, job.end_ms)
     maker = fmt.lines(job.product, job.seed, fmt.framing.separator)
     size = FIRST_BATCH_USERS
-    first = users.start
-    while first < users.stop:
-        stop = min(users.stop, first + size)
-        if first < job.saved_users:
-            stop = min(stop, job.saved_users)
-            batch = walker.resume(population, saved[first - users.start : stop - users.start])
+    boundary = min(max(users.start, job.saved_users), users.stop)
+    for first_user, last_user in ((users.start, boundary), (boundary, users.stop)):
+        if first_user == last_user:
+            continue
+        if first_user < job.saved_users:
+            batch = walker.resume(population, work.saved[: last_user - first_user])
         else:
-            batch = walker.create(population, range(first, stop))
-        found = walker.walk(batch, work.stats, job.since_ms)
-        maker.begin(found, batch.users)
-        for start in range(0, len(found), SLICE_EVENTS):
-            events.write_lines(maker.lines(found, start, min(len(found), start + SLICE_EVENTS)))
-        maker.end()
-        yield from batch.users
-        work.progress.done(stop - users.start)
-        per_user = max(1.0, len(found) / (stop - first))
-        size = max(1, min(MAX_BATCH_USERS, int(BATCH_EVENTS / per_user)))
-        first = stop
+            batch = walker.create(population, range(first_user, last_user))
+        maker.begin_users(batch.users)
+        first = 0
+        while first < len(batch.users):
+            part = range(first, min(len(batch.users), first + size))
+            before = (first_user + part.start - users.start, work.stats.events)
+
+            def report(done: int, events: int, before: tuple[int, int] = before) -> None:
+                work.progress.done(before[0] + done, before[1] + events)
+
+            found = walker.walk(batch, work.stats, job.since_ms, part, report)
+            maker.begin(found)
+            for start in range(0, len(found), SLICE_EVENTS):
+                stop = min(len(found), start + SLICE_EVENTS)
+                events.write_lines(maker.lines(found, start, stop))
+            maker.end()
+            yield from batch.users[part.start : part.stop]
+            work.progress.done(first_user + part.stop - users.start)
+            per_user = max(1.0, len(found) / len(part))
+            size = max(1, min(MAX_BATCH_USERS, int(BATCH_EVENTS / per_user)))
+            first = part.stop
+        maker.end_users()
 
 
 def merge(job: Job, results: dict[int, ChunkResult]) -> tuple[WalkStats, Files]:

@@ -25,6 +25,7 @@ from .params import Params
 from .sites import Sites
 from .spec import Product
 from .users import MAX_QUIET_DAYS, RATIO_ONE, Clocks
+from .users import quiet_days as quiet_days_of
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -34,8 +35,9 @@ Words = npt.NDArray[np.uint64]
 NO_EVENT = np.iinfo(np.int64).min  # last_event of a user who has done nothing yet
 MAX_CANDIDATES = 1000  # tries to find a user who joined before the window and is still there
 LIVED_DAY_HOUR = 12  # a day lived before the window (no events written) ends at this local hour
-CANDIDATE_WAVES = (4, 16, 64)  # candidates tried at once per user who joined before the window
+CANDIDATES_AT_ONCE = 8  # candidates living side by side per user who joined before the window
 _SHIFT32 = np.uint64(32)
+QUIET_SCALAR_BELOW = 16  # rows still in a run of quiet days finished one at a time
 
 
 def p_levels(p: Floats) -> Ints:
@@ -51,20 +53,39 @@ def weekend_of(days: Ints) -> Bools:
 
 
 class ZoneDays:
-    """Local day starts for arrays of (zone, day), zones numbered as ``users.Clocks.zones``."""
+    """Local day starts for arrays of (zone, day), zones numbered as ``users.Clocks.zones``: a
+    table of every zone's day starts over the days asked so far, grown when a day outside it is
+    asked (each zone's day start computed once, by ``ZoneClock.day_start``)."""
 
     def __init__(self, clocks: Clocks) -> None:
         self.clocks = clocks
+        self.first = 0
+        self.table = np.zeros((len(clocks.zones), 0), dtype=np.int64)
 
     def starts(self, zones: Ints, days: Ints) -> Ints:
-        if len(self.clocks.zones) == 1:
+        if len(self.clocks.zones) == 1 or not days.size:
             utc: Ints = days * DAY_MS
             return utc
-        out = np.empty(days.shape, dtype=np.int64)
-        for zone in np.unique(zones):
-            here = zones == zone
-            out[here] = self.clocks.zones[int(zone)].day_starts(days[here])
-        return out
+        low, high = int(days.min()), int(days.max())
+        if low < self.first or high >= self.first + self.table.shape[1]:
+            self._grow(low, high)
+        found: Ints = self.table[zones, days - self.first]
+        return found
+
+    def _grow(self, low: int, high: int) -> None:
+        """Cover ``low`` to ``high`` and a margin (a round asks for days close to the last)."""
+        old_first, old = self.first, self.table
+        first = min(low, old_first if old.shape[1] else low) - 16
+        last = max(high, old_first + old.shape[1] - 1 if old.shape[1] else high) + 64
+        table = np.empty((len(self.clocks.zones), last - first + 1), dtype=np.int64)
+        kept = range(old_first, old_first + old.shape[1])
+        for zone, clock in enumerate(self.clocks.zones):
+            table[zone] = [
+                clock.day_start(day) if day not in kept else 0 for day in range(first, last + 1)
+            ]
+        if old.shape[1]:
+            table[:, old_first - first : old_first - first + old.shape[1]] = old
+        self.first, self.table = first, table
 
     def days_of(self, zones: Ints, ms: Ints) -> Ints:
         """The local day holding each moment (``ZoneClock.day_of``)."""
@@ -152,13 +173,15 @@ def quiet_days(params: Params, p: Floats, days: Ints, words: Words) -> Ints:
     quiet = np.zeros(p.shape, dtype=np.int64)
     going = np.arange(p.size)
     for step in range(MAX_QUIET_DAYS):
+        if going.size <= QUIET_SCALAR_BELOW:  # a few long runs left: one at a time is cheaper
+            for row in going.tolist():
+                quiet[row] = quiet_days_of(params, float(p[row]), int(days[row]), int(words[row]))
+            break
         weekend = weekend_of(days[going] + 1 + step)
         ratio = np.where(weekend, ratios[1][going], ratios[0][going])
         threshold[going] = (threshold[going] * ratio) >> _SHIFT32
         still = top[going] < threshold[going]
         going = going[still]
-        if not going.size:
-            break
         quiet[going] += 1
     return quiet
 
@@ -199,43 +222,46 @@ def after_active_days(
     return days_off
 
 
-def live_until(
-    model: Model,
-    lives: Lives,
-    rows: Ints,
-    until_ms: int | Ints,
-    life: Ints,
-    windows: tuple[tuple[int, int], ...] = (),
+def live_round(
+    model: Model, lives: Lives, rows: Ints, until: int, life: Ints, counts: Ints | None = None
 ) -> Ints:
-    """``population.Population._live_until`` for the rows' users: live their days that end before
-    ``until_ms`` (one value, or one per row) with the day-level model alone, drawing from their
-    ``life`` (one per row).  Returns, per window ``(from_ms, to_ms)`` given, how many lived days
-    started in it (the pilots' count)."""
-    params, plan, zones = model.params, model.plan, model.zones
-    counts = np.zeros(len(windows), dtype=np.int64)
-    until = np.broadcast_to(np.asarray(until_ms, dtype=np.int64), rows.shape)
-    rows, until, life = rows[~lives.churned[rows]], until[~lives.churned[rows]], life
-    life = np.broadcast_to(np.asarray(life, dtype=np.int64), lives.index.shape)
-    draws = model.sites["day"]
+    """One day of the rows' users (``population.Population._live_until``'s loop body): each row
+    whose next active day ends by ``until`` lives it (with the day-level model alone, drawing from
+    its ``life``, one per row of ``lives``); returns those rows still alive.  ``counts``, if given,
+    gets how many of the days lived started in the window's first and last week."""
+    days = lives.next_day[rows]
+    zone = lives.zone[rows]
+    ending = model.zones.starts(zone, days + 1) <= until
+    rows, days, zone = rows[ending], days[ending], zone[ending]
+    if not rows.size:
+        return rows
+    starts = model.zones.starts(zone, days)
+    rates = churn_rates(model.params, lives, rows, days)
+    exits = exits_of(model.plan, lives.p[rows], rates)
+    lives.last_event[rows] = np.maximum(lives.created[rows], starts + LIVED_DAY_HOUR * HOUR_MS)
+    if counts is not None:
+        week = 7 * DAY_MS
+        counts[0] += int(
+            (
+                (starts >= until - model.params.backfill_days * DAY_MS)
+                & (starts < until - model.params.backfill_days * DAY_MS + week)
+            ).sum()
+        )
+        counts[1] += int(((starts >= until - week) & (starts < until)).sum())
+    words = model.sites["day"].blocks(lives.index[rows], days, life[rows])
+    after_active_days(model.params, lives, rows, days, words, rates, exits, walked=False)
+    alive: Ints = rows[~lives.churned[rows]]
+    return alive
+
+
+def live_until(
+    model: Model, lives: Lives, rows: Ints, until: int, life: Ints, counts: Ints | None = None
+) -> None:
+    """``population.Population._live_until`` for the rows' users: live their days that end
+    before ``until`` (see :func:`live_round`)."""
+    rows = rows[~lives.churned[rows]]
     while rows.size:
-        days = lives.next_day[rows]
-        zone = lives.zone[rows]
-        follows = zones.starts(zone, days + 1)
-        ending = follows <= until
-        rows, days, zone, until = rows[ending], days[ending], zone[ending], until[ending]
-        if not rows.size:
-            break
-        starts = zones.starts(zone, days)
-        rates = churn_rates(params, lives, rows, days)
-        exits = exits_of(plan, lives.p[rows], rates)
-        lives.last_event[rows] = np.maximum(lives.created[rows], starts + LIVED_DAY_HOUR * HOUR_MS)
-        for number, (low, high) in enumerate(windows):
-            counts[number] += int(((starts >= low) & (starts < high)).sum())
-        words = draws.blocks(lives.index[rows], days, life[rows])
-        after_active_days(params, lives, rows, days, words, rates, exits, walked=False)
-        alive = ~lives.churned[rows]
-        rows, until = rows[alive], until[alive]
-    return counts
+        rows = live_round(model, lives, rows, until, life, counts)
 
 
 def draw_candidates(
@@ -265,36 +291,49 @@ def draw_candidates(
 
 
 def join_before(model: Model, lives: Lives, rows: Ints, window_start: int) -> None:
-    """The rows' users joined before the window: candidate after candidate (several at once per
-    user, the first that is still there when the window opens is kept), each living its days up
-    to the window's start.  After :data:`MAX_CANDIDATES` the last one stays, churned."""
+    """The rows' users joined before the window: candidate after candidate, each living its days
+    up to the window's start; the first one still there when the window opens is kept (after
+    :data:`MAX_CANDIDATES` the last stays, churned).  :data:`CANDIDATES_AT_ONCE` candidates of a
+    user live side by side, and a user whose candidates all churned gets the next ones in the
+    same loop, so every user's candidates take one pass over the days, not one per candidate."""
     span = model.params.joined_before_days * DAY_MS
-    tried = 0
-    pending = rows
-    waves = iter(CANDIDATE_WAVES)
-    width = next(waves)
-    while pending.size and tried < MAX_CANDIDATES:
-        width = min(width, MAX_CANDIDATES - tried)
-        trial = Lives.empty(pending.size * width)
-        owner = np.repeat(pending, width)
-        candidate = np.tile(np.arange(tried, tried + width, dtype=np.int64), pending.size)
-        trial.index[:] = lives.index[owner]
-        trial.zone[:] = lives.zone[owner]
-        every = np.arange(trial.index.size)
-        draw_candidates(model, trial, every, candidate, window_start - span, span)
-        live_until(model, trial, every, window_start, candidate + 1)
-        alive = ~trial.churned.reshape(pending.size, width)
-        found = alive.any(axis=1)
-        pick = np.where(found, alive.argmax(axis=1), width - 1)
-        chosen = np.arange(pending.size) * width + pick
-        keep = found | (tried + width >= MAX_CANDIDATES)
-        targets, chosen = pending[keep], chosen[keep]
-        for name in ("p", "churn_probability", "created", "first_day", "next_day", "skip",
-                     "resets", "churned", "last_event"):  # fmt: skip
-            getattr(lives, name)[targets] = getattr(trial, name)[chosen]
-        pending = pending[~keep]
-        tried += width
-        width = next(waves, CANDIDATE_WAVES[-1])
+    width = CANDIDATES_AT_ONCE
+    users = rows.size
+    trial = Lives.empty(users * width)
+    owner = np.repeat(np.arange(users), width)
+    trial.index[:] = lives.index[rows][owner]
+    trial.zone[:] = lives.zone[rows][owner]
+    candidate = np.tile(np.arange(width, dtype=np.int64), users)
+    every = np.arange(trial.index.size)
+    draw_candidates(model, trial, every, candidate, window_start - span, span)
+    living = every
+    open_users = np.ones(users, dtype=np.bool_)
+    chosen = np.zeros(users, dtype=np.int64)
+    while open_users.any():
+        living = live_round(model, trial, living, window_start, candidate + 1)
+        # Each open user's candidates in order: churned, still living, or there (kept).
+        state = np.where(trial.churned, 2, 1).reshape(users, width)
+        state[owner[living], living % width] = 0  # still living
+        state = state[open_users]
+        first = (state != 2).argmax(axis=1)
+        settled = (state[np.arange(first.size), first] == 1) | (state == 2).all(axis=1)
+        which = np.nonzero(open_users)[0]
+        all_churned = (state == 2).all(axis=1)
+        exhausted = candidate[which * width] + width >= MAX_CANDIDATES
+        kept = settled & (~all_churned | exhausted)
+        chosen[which[kept]] = which[kept] * width + np.where(all_churned[kept], width - 1,
+                                                               first[kept])  # fmt: skip
+        open_users[which[kept]] = False
+        again = which[settled & all_churned & ~exhausted]
+        living = living[open_users[owner[living]]]
+        if again.size:
+            fresh = (again[:, None] * width + np.arange(width)).ravel()
+            candidate[fresh] += width
+            draw_candidates(model, trial, fresh, candidate[fresh], window_start - span, span)
+            living = np.sort(np.concatenate((living, fresh)))
+    for name in ("p", "churn_probability", "created", "first_day", "next_day", "skip",
+                 "resets", "churned", "last_event"):  # fmt: skip
+        getattr(lives, name)[rows] = getattr(trial, name)[chosen]
 
 
 @functools.lru_cache(maxsize=8)
@@ -310,8 +349,6 @@ def steady_share(product: Product, params: Params, seed: int, end_ms: int, windo
     clocks = Clocks(product)
     model = Model(params, FlowPlan(product, params), ZoneDays(clocks), sites)
     window_start = end_ms - window_ms
-    week = 7 * DAY_MS
-    windows = ((window_start, window_start + week), (end_ms - week, end_ms))
     counts = []
     for kind in (0, 1):
         lives = Lives.empty(pilots)
@@ -330,7 +367,9 @@ def steady_share(product: Product, params: Params, seed: int, end_ms: int, windo
         else:
             join_before(model, lives, rows, window_start)
         life = np.zeros(pilots, np.int64)  # days in the window: life 0, as a walked day's
-        counts.append(live_until(model, lives, rows, end_ms, life, windows))
+        found = np.zeros(2, dtype=np.int64)
+        live_until(model, lives, rows, end_ms, life, found)
+        counts.append(found)
     window_first, window_last = (int(c) for c in counts[0])
     before_first, before_last = (int(c) for c in counts[1])
     gain = before_first - before_last - window_first + window_last

@@ -34,6 +34,7 @@ SHEETS = {
     "examples": os.path.join(ROOT, "examples"),
     "tiny": os.path.join(FIXTURES, "tiny"),
     "scopes": os.path.join(FIXTURES, "scopes"),
+    "nokeys": os.path.join(FIXTURES, "nokeys"),
     **{
         f"sheets/{name}": os.path.join(ROOT, "benchmarks", "sheets", name)
         for name in ("first-edition", "large", "timezone", "tiny")
