@@ -321,8 +321,11 @@ def _store(batch: Batch, part: range | None = None) -> None:
 
 
 def _cat(parts: list[Any], shape: tuple[int, ...], dtype: type) -> Any:
-    """The parts one after another (an empty array of ``shape`` after the first axis if none)."""
-    return np.concatenate(parts) if parts else np.zeros((0, *shape), dtype=dtype)
+    """The parts one after another (an empty array of ``shape`` after the first axis if none);
+    the list is emptied, so that the parts and the whole are not all held at once."""
+    found = np.concatenate(parts) if parts else np.zeros((0, *shape), dtype=dtype)
+    parts.clear()
+    return found
 
 
 class BatchWalker:

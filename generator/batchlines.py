@@ -135,7 +135,8 @@ class BatchLines:
                 break
             self.folded += 1
         self._users: tuple[int, int, int] | None = None  # (mark, heads, tails)
-        self._part: tuple[int, int, int] | None = None  # (mark, heads, tails)
+        # (mark, session pieces, their tails, the piece of each device)
+        self._part: tuple[int, int, int, Ints] | None = None
 
     # -- what each format writes ------------------------------------------------------------------
 
@@ -191,18 +192,23 @@ class BatchLines:
         first = self.pieces.add(self.device_text(events.devices[d]) for d in used.tolist())
         devices = np.zeros(len(events.devices), dtype=np.int64)
         devices[used] = first + np.arange(used.size)
-        count = events.session_id.size
-        user = events.session_user
-        session = np.arange(count)
-        ids = [self._users[1] + user, sessions + session, devices[events.session_device]]
+        self._part = (mark, sessions, tails, devices)
+
+    def heads(self, events: Events, sessions: Ints) -> int:
+        """The heads of ``sessions`` (distinct), one piece each, in that order; returns the id of
+        the first (made per slice of lines: a part's heads would hold a few dozen MB)."""
+        assert self._users is not None and self._part is not None
+        _, session_pieces, _, devices = self._part
+        user = events.session_user[sessions]
+        ids = [self._users[1] + user, session_pieces + sessions,
+               devices[events.session_device[sessions]]]  # fmt: skip
         nothing = np.zeros(0, dtype=np.int64)
         for column in range(self.folded):
-            value = events.values_of(column, user, session, nothing, nothing)
+            value = events.values_of(column, user, sessions, nothing, nothing)
             ids.append(self.column_base(column) + value)
         joined = self.pieces.lines(np.stack(ids, axis=1))
         data, ends = joined.data, joined.ends.tolist()
-        heads = self.pieces.add(data[a:b] for a, b in zip([0, *ends[:-1]], ends))
-        self._part = (mark, heads, tails)
+        return self.pieces.add(data[a:b] for a, b in zip([0, *ends[:-1]], ends))
 
     def session_pieces(self, events: Events) -> tuple[int, int]:
         parts = [
@@ -221,7 +227,7 @@ class BatchLines:
         """Lines ``start`` to ``stop`` (by user) of the batch begun with :meth:`begin`."""
         assert self._users is not None and self._part is not None
         _, _user_heads, user_tails = self._users
-        _, heads, tails = self._part
+        tails = self._part[2]
         mark = len(self.pieces)
         taken: Slice = events.take(start, stop, self.folded)
         user, session = taken.user, taken.session
@@ -229,7 +235,8 @@ class BatchLines:
         ids: list[Ints] = []
         for slot in self.slots:
             if slot == "head":
-                ids.append(heads + session)
+                distinct, which = np.unique(session, return_inverse=True)
+                ids.append(self.heads(events, distinct) + which)
             elif slot == "user tail":
                 ids.append(user_tails + user)
             elif slot == "tail":

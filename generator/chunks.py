@@ -17,6 +17,8 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import layout
 from .batch import BatchWalker
 from .formats import DEFAULT_FORMAT, FORMATS
@@ -31,11 +33,13 @@ from .writers import AtomicFile, EventFiles, csv_rows
 
 FLUSH_LINES = 4_000  # events buffered before a write (~1.3 MB); bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
+FLUSH_USERS = 500  # users' saved states and lookup rows buffered before a write
+TASK_USERS = 5_000  # users of a worker's task (several chunks): the batch engine's rounds
 BATCH = "batch"  # the engines: the batch engine (the default) and the plain model
 PLAIN = "plain"
 ENGINES = (BATCH, PLAIN)
-FIRST_BATCH_USERS = 1_000  # the first batch of a chunk; the next ones sized to about BATCH_EVENTS
-BATCH_EVENTS = 1000000  # events a batch aims at (about 8 MB of arrays before they are lines)
+FIRST_BATCH_USERS = 2_000  # the first part of a chunk; the next ones sized to about BATCH_EVENTS
+BATCH_EVENTS = 600_000  # events a part aims at (about 15 MB of arrays before they are lines)
 MAX_BATCH_USERS = 5_000
 SLICE_EVENTS = 8_192  # events made into lines and written at a time (a few MB of bytes)
 
@@ -67,6 +71,14 @@ class Job:
     def chunks(self) -> range:
         return range((self.users + self.chunk_users - 1) // self.chunk_users)
 
+    def tasks(self, workers: int) -> list[range]:
+        """The chunks in tasks of consecutive chunks, a worker's unit of work: about TASK_USERS
+        users each (the batch engine walks a task's users together), and at least as many tasks
+        as ``workers`` when there are enough chunks.  Never changes the output."""
+        chunks = len(self.chunks)
+        size = max(1, min(max(1, TASK_USERS // self.chunk_users), -(-chunks // max(1, workers))))
+        return [range(first, min(chunks, first + size)) for first in range(0, chunks, size)]
+
     def users_of(self, chunk: int) -> range:
         first = chunk * self.chunk_users
         return range(first, min(self.users, first + self.chunk_users))
@@ -78,61 +90,110 @@ class Job:
 @dataclass
 class ChunkResult:
     chunk: int
-    stats: WalkStats
+    stats: WalkStats  # a group of chunks' statistics are carried by its first chunk's result
     files: Files
 
 
-def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
-    """Generate the users of one chunk into the staging folder: events files, and the parts of the
-    user states, the lookup table and the profiles that the run assembles at the end."""
-    product = job.product
-    fmt = FORMATS[job.format]
-    names = UserNames.of(product)
-    users = job.users_of(chunk)
-    saved: list[UserState] = []
-    if users.start < job.saved_users:
-        saved = read_saved_chunk(
-            job.staged(layout.part_saved(chunk)), names, users.start, job.since_ms + 1
+class _ChunkFiles:
+    """One chunk's files in the staging folder: its events, and the parts of the user states,
+    the lookup table and the profiles that the run assembles at the end.  Users' states and
+    lookup rows are written as they come, a few hundred at a time, so memory stays flat."""
+
+    def __init__(self, job: Job, chunk: int) -> None:
+        self.job = job
+        self.chunk = chunk
+        fmt = FORMATS[job.format]
+        self.names = UserNames.of(job.product)
+        self.events = EventFiles(
+            job.staged(layout.EVENTS),
+            layout.events_stem(job.run_number, chunk),
+            fmt.framing,
+            job.compress,
+            job.max_bytes,
         )
-    population = Population(product, job.params, job.seed, job.end_ms, job.new_window_ms)
-    stats = WalkStats.for_product(product)
-    events = EventFiles(
-        job.staged(layout.EVENTS),
-        layout.events_stem(job.run_number, chunk),
-        fmt.framing,
-        job.compress,
-        job.max_bytes,
-    )
-    new_users: list[UserState] = []
-    users_file = AtomicFile(job.staged(layout.part_users(chunk)))
-    lookup_file = AtomicFile(job.staged(layout.part_lookup(chunk)))
-    user_entries: list[bytes] = []
-    lookup_rows: list[list[str]] = []
-    progress = _Progress(report, stats)
-    try:
-        work = _Work(job, users, saved, population, stats, events, progress)
-        for user in (_walk_batches if job.engine == BATCH else _walk_plain)(work):
-            if user.index >= job.saved_users:
-                new_users.append(user)
-            user_entries.append(user_bytes(user, names))
-            lookup_rows.append([user.user_id, *user.lookup])
-        users_file.write(b",\n".join(user_entries))
-        users_file.commit()
-        lookup_file.write(csv_rows(lookup_rows))
-        lookup_file.commit()
-        if fmt.profiles is not None:
-            profiles_file = AtomicFile(job.staged(layout.part_profiles(chunk)))
-            entries = fmt.profiles.lines(product, job.seed, new_users)
+        self.users_file = AtomicFile(job.staged(layout.part_users(chunk)))
+        self.lookup_file = AtomicFile(job.staged(layout.part_lookup(chunk)))
+        self.entries: list[bytes] = []
+        self.rows: list[list[str]] = []
+        self.written = 0
+        self.new_users: list[UserState] = []
+
+    def add(self, user: UserState) -> None:
+        if user.index >= self.job.saved_users:
+            self.new_users.append(user)
+        self.entries.append(user_bytes(user, self.names))
+        self.rows.append([user.user_id, *user.lookup])
+        if len(self.entries) == FLUSH_USERS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.entries:
+            self.users_file.write((b",\n" if self.written else b"") + b",\n".join(self.entries))
+            self.lookup_file.write(csv_rows(self.rows))
+            self.written += len(self.entries)
+            self.entries.clear()
+            self.rows.clear()
+
+    def close(self) -> Files:
+        self._flush()
+        self.users_file.commit()
+        self.lookup_file.commit()
+        job = self.job
+        profiles = FORMATS[job.format].profiles
+        if profiles is not None:
+            profiles_file = AtomicFile(job.staged(layout.part_profiles(self.chunk)))
+            entries = profiles.lines(job.product, job.seed, self.new_users)
             profiles_file.write("".join(entry + "\n" for entry in entries).encode())
             profiles_file.commit()
-        written = events.close()
+        return [(os.path.join(layout.EVENTS, n), s) for n, s in self.events.close()]
+
+    def abort(self) -> None:
+        self.events.abort()
+        self.users_file.abort()
+        self.lookup_file.abort()
+
+
+def generate_chunks(job: Job, chunks: range, report: Report) -> list[ChunkResult]:
+    """Generate the users of consecutive ``chunks`` (a worker's task) into the staging folder.
+
+    The batch engine walks them together, so that its rounds work on a few thousand users at
+    once whatever the chunk size; each chunk still gets its own files, the same bytes as if it
+    were generated alone."""
+    product = job.product
+    names = UserNames.of(product)
+    users = range(job.users_of(chunks.start).start, job.users_of(chunks.stop - 1).stop)
+    saved: list[UserState] = []
+    for chunk in chunks:
+        first = job.users_of(chunk).start
+        if first < job.saved_users:
+            saved += read_saved_chunk(
+                job.staged(layout.part_saved(chunk)), names, first, job.since_ms + 1
+            )
+    population = Population(product, job.params, job.seed, job.end_ms, job.new_window_ms)
+    stats = WalkStats.for_product(product)
+    outputs: list[_ChunkFiles] = []
+    progress = _Progress(report, stats)
+    try:
+        for chunk in chunks:
+            outputs.append(_ChunkFiles(job, chunk))
+        work = _Work(job, users, saved, population, stats, outputs, progress)
+        for user in (_walk_batches if job.engine == BATCH else _walk_plain)(work):
+            outputs[work.chunk_of(user.index)].add(user)
+        results = [
+            ChunkResult(out.chunk, stats if not n else WalkStats.for_product(product), out.close())
+            for n, out in enumerate(outputs)
+        ]
     except BaseException:
-        events.abort()
-        users_file.abort()
-        lookup_file.abort()
+        for out in outputs:
+            out.abort()
         raise
     progress.done(len(users))
-    return ChunkResult(chunk, stats, [(os.path.join(layout.EVENTS, n), s) for n, s in written])
+    return results
+
+
+def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:
+    """One chunk alone (:func:`generate_chunks`)."""
+    return generate_chunks(job, range(chunk, chunk + 1), report)[0]
 
 
 class _Progress:
@@ -153,33 +214,43 @@ class _Progress:
 
 @dataclass
 class _Work:
-    """One chunk's users to walk, and where their events and statistics go."""
+    """A task's users to walk (its chunks'), and where their events and statistics go."""
 
     job: Job
     users: range
-    saved: list[UserState]  # a continue's saved users of the chunk
+    saved: list[UserState]  # a continue's saved users of the task's chunks
     population: Population
     stats: WalkStats
-    events: EventFiles
+    outputs: list[_ChunkFiles]  # per chunk of the task, in order
     progress: _Progress
+
+    def chunk_of(self, user: int) -> int:
+        """The position among the task's chunks of user ``user``'s chunk."""
+        return (user - self.users.start) // self.job.chunk_users
 
 
 def _walk_plain(work: _Work) -> Iterator[UserState]:
     """The plain model: one user after another (``walker``), lines flushed every FLUSH_LINES."""
-    job, users, saved, population, stats, events = (
-        work.job, work.users, work.saved, work.population, work.stats, work.events,
+    job, users, saved, population, stats = (
+        work.job, work.users, work.saved, work.population, work.stats,
     )  # fmt: skip
     fmt = FORMATS[job.format]
     walker = Walker(
         job.product, job.params, job.seed, job.end_ms, fmt.encoder(job.product, job.seed)
     )
     lines: list[str] = []
+    events = work.outputs[0].events
     for done, index in enumerate(users, start=1):
         if index < job.saved_users:
             user = saved[index - users.start]
             user.user_props = population.user_props(index)  # drawn again, never saved
         else:
             user = population.create(index)
+        chunk_events = work.outputs[work.chunk_of(index)].events
+        if chunk_events is not events:
+            events.write(lines)
+            lines.clear()
+            events = chunk_events
         walker.simulate(user, lines, stats, job.since_ms)
         if len(lines) >= FLUSH_LINES:
             events.write(lines)
@@ -194,7 +265,7 @@ def _walk_batches(work: _Work) -> Iterator[UserState]:
     """The batch engine: the chunk's users created (or read back) at once, then walked in parts
     (saved users and new ones apart) sized to about BATCH_EVENTS events; each part's lines made
     and written SLICE_EVENTS at a time."""
-    job, users, population, events = work.job, work.users, work.population, work.events
+    job, users, population = work.job, work.users, work.population
     fmt = FORMATS[job.format]
     walker = BatchWalker(job.product, job.params, job.seed, job.end_ms)
     maker = fmt.lines(job.product, job.seed, fmt.framing.separator)
@@ -218,13 +289,21 @@ def _walk_batches(work: _Work) -> Iterator[UserState]:
 
             found = walker.walk(batch, work.stats, job.since_ms, part, report)
             maker.begin(found)
-            for start in range(0, len(found), SLICE_EVENTS):
-                stop = min(len(found), start + SLICE_EVENTS)
-                events.write_lines(maker.lines(found, start, stop))
+            # Each chunk's events (users are in order) into its files, a slice at a time.
+            owners = found.user[found.order]
+            for output in work.outputs:
+                chunk_users = job.users_of(output.chunk)
+                rows = (chunk_users.start - first_user, chunk_users.stop - first_user)
+                low, high = np.searchsorted(owners, rows)
+                for start in range(int(low), int(high), SLICE_EVENTS):
+                    stop = min(int(high), start + SLICE_EVENTS)
+                    output.events.write_lines(maker.lines(found, start, stop))
             maker.end()
+            count = len(found)
+            del found  # (its arrays are not kept while the next part walks)
             yield from batch.users[part.start : part.stop]
             work.progress.done(first_user + part.stop - users.start)
-            per_user = max(1.0, len(found) / len(part))
+            per_user = max(1.0, count / len(part))
             size = max(1, min(MAX_BATCH_USERS, int(BATCH_EVENTS / per_user)))
             first = part.stop
         maker.end_users()
