@@ -28,7 +28,7 @@ event, the time and each property column's value; ``batchlines`` turns them into
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -499,71 +499,105 @@ class BatchWalker:
         batch: Batch,
         stats: WalkStats,
         since_ms: int = WRITE_ALL_MS,
-        part: range | None = None,
         report: Callable[[int, int], None] | None = None,
-    ) -> Events:
-        """Walk the users of ``batch`` (those of ``part``, rows of the batch; all by default) to
-        the end time (``walker.Walker.simulate`` for each); returns the events written, by user
-        and time, and adds to ``stats``.  ``report(users, events)``, if given, hears after each
-        round how many of the part's users are done (their walk ended) and how many events they
-        wrote so far."""
-        lives = batch.lives
-        part = range(len(batch.users)) if part is None else part
-        users = batch.users[part.start : part.stop]
-        for row, user in enumerate(users, start=part.start):
+        first_part: int = 2_000,
+        part_events: int = 450_000,
+        max_part: int = 5_000,
+    ) -> Iterator[tuple[range, Events]]:
+        """Walk every user of ``batch`` to the end time (``walker.Walker.simulate`` for each),
+        adding to ``stats``; yields the events written, part by part (rows of the batch, in
+        order), by user and time.
+
+        Parts hold about ``part_events`` events (the first ``first_part`` users; the next ones
+        sized by the events per user seen), so memory stays flat.  Rounds do not wait for a part
+        to end: when fewer of its users are still walking than a part holds, the next part's
+        users join the rounds, so that rounds stay large (a round's fixed cost is a few hundred
+        numpy calls) while a part's last users walk on.  ``report(users, events)`` hears after
+        each round how many users are done (their walk ended) and how many events they wrote."""
+        lives, users, size = batch.lives, batch.users, len(batch.users)
+        for row, user in enumerate(users):
             since = since_ms
             if user.window_start_ms is not None and user.window_start_ms - 1 > since:
                 since = user.window_start_ms - 1
             batch.since[row] = since
         joins_here = (lives.last_event == NO_EVENT) & (lives.created > batch.since)
-        stats.joined_before += (
-            sum(u.before_window for u in users) if since_ms == WRITE_ALL_MS else 0
-        )
-        written = Written()
-        rows = np.arange(part.start, part.stop)
-        rows = rows[~lives.churned[rows]]
-        if report is not None:
-            report(len(part) - rows.size, 0)
-        while rows.size:
-            days = lives.next_day[rows]
-            starts = self.zones.starts(lives.zone[rows], days)
-            going = starts < self.end_ms
-            rows, days, starts = rows[going], days[going], starts[going]
-            if not rows.size:
+        if since_ms == WRITE_ALL_MS:
+            stats.joined_before += sum(u.before_window for u in users)
+        parts: list[range] = []
+        written: list[Written] = []
+        live: list[int] = []  # per part: its users still walking
+        part_of_row = np.zeros(size, dtype=np.int64)
+        active = np.zeros(0, dtype=np.int64)
+        done_users = done_events = yielded = 0
+        part_size = first_part
+        while True:
+            while (not parts or parts[-1].stop < size) and active.size < part_size:
+                start = parts[-1].stop if parts else 0
+                part = range(start, min(size, start + part_size))
+                part_of_row[part.start : part.stop] = len(parts)
+                rows = np.arange(part.start, part.stop)
+                rows = rows[~lives.churned[rows]]
+                parts.append(part)
+                written.append(Written())
+                live.append(rows.size)
+                done_users += len(part) - rows.size
+                active = np.concatenate((active, rows))
+            if not active.size:
                 break
-            for row in rows[starts + self.spill > self.end_ms].tolist():
-                batch.snapshots[row] = self._snapshot(batch, row)
-            rates = churn_rates(self.params, lives, rows, days)
-            exits = exits_of(self.plan, lives.p[rows], rates)
-            over, ended, words = self._days(batch, rows, days, starts, rates, written)
-            for row in rows[over].tolist():
-                batch.users[row].day_start = batch.snapshots.pop(row)
-            batch.snapshots.clear()
-            goes_on = ~over & ~ended
-            on = rows[goes_on]
-            if on.size:
-                after_active_days(
-                    self.params,
-                    lives,
-                    on,
-                    days[goes_on],
-                    words[:, goes_on],
-                    rates[goes_on],
-                    exits[goes_on],
-                    walked=True,
-                )
-            rows = on[~lives.churned[on]]
+            ended = self._round(batch, active, written, part_of_row)
+            finished = np.bincount(part_of_row[active[ended]], minlength=len(parts)).tolist()
+            live = [left - gone for left, gone in zip(live, finished)]
+            active = active[~ended]
+            done_users += int(ended.sum())
+            done_events = sum(w.count for w in written[yielded:]) + stats.events
             if report is not None:
-                report(len(part) - rows.size, written.count)
-        events = self._ordered(written, batch)
-        self._finish(batch, events, stats, joins_here, part)
+                report(done_users, done_events)
+            while yielded < len(parts) and live[yielded] == 0:
+                part = parts[yielded]
+                events = self._ordered(written[yielded], batch)
+                self._finish(batch, events, stats, joins_here, part)
+                self._funnels(written[yielded], stats)
+                written[yielded] = Written()
+                per_user = max(1.0, len(events) / len(part))
+                part_size = max(1, min(max_part, int(part_events / per_user)))
+                yielded += 1
+                yield part, events
+
+    def _funnels(self, written: Written, stats: WalkStats) -> None:
         if written.funnels.size:
             flat = written.funnels.tolist()
             for flow, start in enumerate(self.step_offsets.tolist()):
                 funnel = stats.funnels[flow]
                 for j in range(len(funnel)):
                     funnel[j] += flat[start + j]
-        return events
+
+    def _round(self, batch: Batch, rows: Ints, written: list[Written], part_of_row: Ints) -> Bools:
+        """One round: each row's user walks its next active day, then moves on to the next one
+        (``lives.after_active_days``); returns, per row, whether its walk ended (churned, the
+        end time reached or cut into)."""
+        lives = batch.lives
+        ended = np.ones(rows.size, dtype=np.bool_)
+        days = lives.next_day[rows]
+        starts = self.zones.starts(lives.zone[rows], days)
+        going = np.nonzero(starts < self.end_ms)[0]
+        if not going.size:
+            return ended
+        walking, days, starts = rows[going], days[going], starts[going]
+        for row in walking[starts + self.spill > self.end_ms].tolist():
+            batch.snapshots[row] = self._snapshot(batch, row)
+        rates = churn_rates(self.params, lives, walking, days)
+        exits = exits_of(self.plan, lives.p[walking], rates)
+        over, final, words = self._days(batch, walking, days, starts, rates, written, part_of_row)
+        for row in walking[over].tolist():
+            batch.users[row].day_start = batch.snapshots.pop(row)
+        batch.snapshots.clear()
+        goes_on = ~over & ~final
+        on = walking[goes_on]
+        if on.size:
+            after_active_days(self.params, lives, on, days[goes_on], words[:, goes_on],
+                              rates[goes_on], exits[goes_on], walked=True)  # fmt: skip
+        ended[going[goes_on]] = lives.churned[on]
+        return ended
 
     def _snapshot(self, batch: Batch, row: int) -> DayStart:
         lives = batch.lives
@@ -587,7 +621,8 @@ class BatchWalker:
         days: Ints,
         starts: Ints,
         rates: Floats,
-        written: Written,
+        written: list[Written],
+        part_of_row: Ints,
     ) -> tuple[Bools, Bools, Words]:
         """Walk one active day of each row's user (``walker.Walker._day``); returns, per row,
         whether the end time cut it (RunOver), whether a ``final`` flow ended the user's life,
@@ -819,8 +854,8 @@ class BatchWalker:
             found.event[opening] = self.opening[chosen]
         device = self._devices(batch, found, renewing, late[: len(devices)])
         if out.size:
-            self._write(written, found, out, groups, late[len(devices) + 1 :], session_word, begin,
-                        device, efunnel)  # fmt: skip
+            self._write(written, part_of_row, found, out, groups, late[len(devices) + 1 :],
+                        session_word, begin, device, efunnel)  # fmt: skip
         return run_over, ended, day_words
 
     def _choose(self, state: Ints, words: Words) -> Ints:
@@ -1013,7 +1048,8 @@ class BatchWalker:
 
     def _write(
         self,
-        written: Written,
+        written: list[Written],
+        part_of_row: Ints,
         found: _Round,
         out: Ints,
         groups: _Groups,
@@ -1023,34 +1059,43 @@ class BatchWalker:
         device: Ints,
         efunnel: Ints,
     ) -> None:
-        """Keep the written events ``out``, their sessions and flow entries, and the values of
-        each scope."""
+        """Keep the written events ``out`` (in order of rows), their sessions and flow entries,
+        and the values of each scope, in their parts' records (a part's rows are consecutive)."""
         values = self._scope_values(words)
-        sessions = found.esess[out[groups.session_first]]
-        written.session_id.append(session_word[sessions])
-        written.session_start.append(begin[sessions])
-        written.session_device.append(device[sessions])
-        written.session_user.append(found.rows[found.srow[sessions]])
         empty = np.zeros((0, 0), dtype=np.int32)
-        written.session_values.append(values.get(SESSION, empty.reshape(sessions.size, 0)))
-        written.entry_values.append(values.get(FLOW, empty.reshape(groups.entry_first.size, 0)))
-        written.event_values.append(values.get(EVENT, empty.reshape(out.size, 0)))
-        written.user.append(found.rows[found.erow[out]].astype(np.int32))
-        written.session.append((written.sessions + groups.session_of).astype(np.int32))
-        written.entry.append((written.entries + groups.entry_of).astype(np.int32))
-        written.event.append(found.event[out].astype(np.int32))
-        written.ms.append(found.ms[out])
-        written.sessions += sessions.size
-        written.entries += groups.entry_first.size
-        written.count += out.size
-        steps = out[efunnel[out] >= 0]
-        if written.funnels.size == 0:
-            written.funnels = np.zeros(int(self.lengths.sum()), dtype=np.int64)
-        written.funnels += np.bincount(
-            self.step_offsets[efunnel[steps]] + found.ej[steps], minlength=written.funnels.size
-        )
-
-    # -- the batch's events, by user --------------------------------------------------------------
+        sessions = found.esess[out[groups.session_first]]
+        session_values = values.get(SESSION, empty.reshape(sessions.size, 0))
+        entry_values = values.get(FLOW, empty.reshape(groups.entry_first.size, 0))
+        event_values = values.get(EVENT, empty.reshape(out.size, 0))
+        rows = found.rows[found.erow[out]]
+        part = part_of_row[rows]
+        edges = np.flatnonzero(np.diff(part)) + 1
+        for low, high in zip([0, *edges.tolist()], [*edges.tolist(), out.size]):
+            mine = written[int(part[low])]
+            s0, s1 = int(groups.session_of[low]), int(groups.session_of[high - 1]) + 1
+            g0, g1 = int(groups.entry_of[low]), int(groups.entry_of[high - 1]) + 1
+            these = sessions[s0:s1]
+            mine.session_id.append(session_word[these])
+            mine.session_start.append(begin[these])
+            mine.session_device.append(device[these])
+            mine.session_user.append(found.rows[found.srow[these]])
+            mine.session_values.append(session_values[s0:s1])
+            mine.entry_values.append(entry_values[g0:g1])
+            mine.event_values.append(event_values[low:high])
+            mine.user.append(rows[low:high].astype(np.int32))
+            mine.session.append((mine.sessions - s0 + groups.session_of[low:high]).astype(np.int32))
+            mine.entry.append((mine.entries - g0 + groups.entry_of[low:high]).astype(np.int32))
+            mine.event.append(found.event[out[low:high]].astype(np.int32))
+            mine.ms.append(found.ms[out[low:high]])
+            mine.sessions += s1 - s0
+            mine.entries += g1 - g0
+            mine.count += high - low
+            steps = out[low:high][efunnel[out[low:high]] >= 0]
+            if mine.funnels.size == 0:
+                mine.funnels = np.zeros(int(self.lengths.sum()), dtype=np.int64)
+            mine.funnels += np.bincount(
+                self.step_offsets[efunnel[steps]] + found.ej[steps], minlength=mine.funnels.size
+            )
 
     def _ordered(self, written: Written, batch: Batch) -> Events:
         """The batch's events, with the order that sorts them by user (stable: each user's stay

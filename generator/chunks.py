@@ -38,8 +38,8 @@ TASK_USERS = 5_000  # users of a worker's task (several chunks): the batch engin
 BATCH = "batch"  # the engines: the batch engine (the default) and the plain model
 PLAIN = "plain"
 ENGINES = (BATCH, PLAIN)
-FIRST_BATCH_USERS = 2_000  # the first part of a chunk; the next ones sized to about BATCH_EVENTS
-BATCH_EVENTS = 600_000  # events a part aims at (about 15 MB of arrays before they are lines)
+FIRST_BATCH_USERS = 1000  # the first part of a chunk; the next ones sized to about BATCH_EVENTS
+BATCH_EVENTS = 250000  # events a part aims at (about 12 MB of arrays before they are lines)
 MAX_BATCH_USERS = 5_000
 SLICE_EVENTS = 8_192  # events made into lines and written at a time (a few MB of bytes)
 
@@ -262,14 +262,13 @@ def _walk_plain(work: _Work) -> Iterator[UserState]:
 
 
 def _walk_batches(work: _Work) -> Iterator[UserState]:
-    """The batch engine: the chunk's users created (or read back) at once, then walked in parts
-    (saved users and new ones apart) sized to about BATCH_EVENTS events; each part's lines made
-    and written SLICE_EVENTS at a time."""
+    """The batch engine: the task's users created (or read back) at once (saved users and new
+    ones apart), walked in parts of about BATCH_EVENTS events (``batch.BatchWalker.walk``); each
+    part's lines made and written into its users' chunks, SLICE_EVENTS at a time."""
     job, users, population = work.job, work.users, work.population
     fmt = FORMATS[job.format]
     walker = BatchWalker(job.product, job.params, job.seed, job.end_ms)
     maker = fmt.lines(job.product, job.seed, fmt.framing.separator)
-    size = FIRST_BATCH_USERS
     boundary = min(max(users.start, job.saved_users), users.stop)
     for first_user, last_user in ((users.start, boundary), (boundary, users.stop)):
         if first_user == last_user:
@@ -279,15 +278,14 @@ def _walk_batches(work: _Work) -> Iterator[UserState]:
         else:
             batch = walker.create(population, range(first_user, last_user))
         maker.begin_users(batch.users)
-        first = 0
-        while first < len(batch.users):
-            part = range(first, min(len(batch.users), first + size))
-            before = (first_user + part.start - users.start, work.stats.events)
+        before = (first_user - users.start, work.stats.events)
 
-            def report(done: int, events: int, before: tuple[int, int] = before) -> None:
-                work.progress.done(before[0] + done, before[1] + events)
+        def report(done: int, events: int, before: tuple[int, int] = before) -> None:
+            work.progress.done(before[0] + done, events)
 
-            found = walker.walk(batch, work.stats, job.since_ms, part, report)
+        parts = walker.walk(batch, work.stats, job.since_ms, report, FIRST_BATCH_USERS,
+                            BATCH_EVENTS, MAX_BATCH_USERS)  # fmt: skip
+        for part, found in parts:
             maker.begin(found)
             # Each chunk's events (users are in order) into its files, a slice at a time.
             owners = found.user[found.order]
@@ -299,13 +297,8 @@ def _walk_batches(work: _Work) -> Iterator[UserState]:
                     stop = min(int(high), start + SLICE_EVENTS)
                     output.events.write_lines(maker.lines(found, start, stop))
             maker.end()
-            count = len(found)
             del found  # (its arrays are not kept while the next part walks)
             yield from batch.users[part.start : part.stop]
-            work.progress.done(first_user + part.stop - users.start)
-            per_user = max(1.0, count / len(part))
-            size = max(1, min(MAX_BATCH_USERS, int(BATCH_EVENTS / per_user)))
-            first = part.stop
         maker.end_users()
 
 
