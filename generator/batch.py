@@ -62,6 +62,7 @@ from .walker import (
     DST_SLACK_MS,
     MAX_FLOWS_PER_SESSION,
     MAX_SESSIONS_PER_DAY,
+    RETENTION_DAYS,
     WRITE_ALL_MS,
     WalkStats,
     gap_quantiles,
@@ -318,6 +319,12 @@ def _store(batch: Batch, part: range | None = None) -> None:
         if batch.pool.shape[0] and batch.devices[int(batch.device[row])]:
             user.secondary = list(batch.devices[int(batch.device[row])])
             user.key_pool = batch.key_pool(row)
+
+
+def _count_into(counts: dict[int, int], days: Ints) -> None:
+    """Add one to ``counts[day]`` for each day of ``days``."""
+    for day, number in zip(*np.unique(days, return_counts=True)):
+        counts[int(day)] = counts.get(int(day), 0) + int(number)
 
 
 def _cat(parts: list[Any], shape: tuple[int, ...], dtype: type) -> Any:
@@ -1131,13 +1138,35 @@ class BatchWalker:
         stats.events += len(events)
         by_event = np.bincount(events.event, minlength=len(stats.by_event))
         stats.by_event = [a + b for a, b in zip(stats.by_event, by_event.tolist())]
+        stats.users += len(part)
+        stats.churned += int(batch.lives.churned[part.start : part.stop].sum())
+        if not len(events):
+            return
+        # (user, UTC day) of every written event, once each, by user then day: WalkStats.add_user
+        # for the part's users at once.
         day = events.ms // DAY_MS
-        first_day = int(day.min()) if day.size else 0
-        span = int(day.max()) - first_day + 1 if day.size else 1
+        first_day = int(day.min())
+        span = int(day.max()) - first_day + 1
         pairs = np.unique(events.user.astype(np.int64) * span + (day - first_day))
-        owners = np.bincount(pairs // span, minlength=part.stop)
-        start = firsts(owners)
-        days_of = (pairs % span + first_day).tolist()
-        for row in part:
-            seen = days_of[start[row] : start[row] + owners[row]]
-            stats.add_user(batch.users[row].churned, seen, bool(joins_here[row]))
+        owner, seen = pairs // span, pairs % span + first_day
+        new_user = np.ones(pairs.size, dtype=np.bool_)
+        new_user[1:] = owner[1:] != owner[:-1]
+        stats.users_with_events += int(new_user.sum())
+        _count_into(stats.daily_active, seen)
+        week = seen - (seen + 3) % 7 - (first_day - 6)  # Monday's day, from a week before
+        _count_into(
+            stats.weekly_active, np.unique(owner * (span + 6) + week) % (span + 6) + first_day - 6
+        )
+        signup_of = seen[new_user]
+        joined = joins_here[owner[new_user]]
+        for signup, users in zip(*np.unique(signup_of[joined], return_counts=True)):
+            counts = stats.retention.setdefault(int(signup), [0] * (1 + len(RETENTION_DAYS)))
+            counts[0] += int(users)
+        joiners, signups = owner[new_user][joined], signup_of[joined]
+        for position, n in enumerate(RETENTION_DAYS, start=1):
+            later = signups + n - first_day
+            wanted = joiners * span + later
+            back = np.searchsorted(pairs, wanted)
+            active = (later < span) & (pairs[np.minimum(back, pairs.size - 1)] == wanted)
+            for signup, users in zip(*np.unique(signups[active], return_counts=True)):
+                stats.retention[int(signup)][position] += int(users)

@@ -28,7 +28,7 @@ from .population import Population
 from .record import UserNames, read_saved_chunk, user_bytes
 from .spec import Product
 from .users import UserState
-from .walker import WRITE_ALL_MS, Walker, WalkStats
+from .walker import WRITE_ALL_MS, Walker, WalkStats, gap_quantiles
 from .writers import AtomicFile, EventFiles, csv_rows
 
 FLUSH_LINES = 4_000  # events buffered before a write (~1.3 MB); bounds memory per worker
@@ -189,6 +189,14 @@ def generate_chunks(job: Job, chunks: range, report: Report) -> list[ChunkResult
         raise
     progress.done(len(users))
     return results
+
+
+def prepare(job: Job) -> None:
+    """What every task of a run computes first and keeps for the process (the pilot users that
+    size the population already there when the window opens, the gaps' quantile table): done
+    once before worker processes are forked, they share it instead of each computing it."""
+    Population(job.product, job.params, job.seed, job.end_ms, job.new_window_ms)
+    gap_quantiles(job.params.gap_shape)
 
 
 def generate_chunk(job: Job, chunk: int, report: Report) -> ChunkResult:

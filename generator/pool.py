@@ -18,7 +18,7 @@ import sys
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .chunks import ChunkResult, Job, Report, generate_chunks
+from .chunks import ChunkResult, Job, Report, generate_chunks, prepare
 from .errors import GeneratorError, OutputError
 from .writers import output_error
 
@@ -66,6 +66,7 @@ def run_chunks(job: Job, workers: int, on_progress: Report) -> dict[int, ChunkRe
     from .clock import formatter
 
     formatter()  # built once here, shared by the forked workers instead of built by each
+    prepare(job)  # (the same: the pilots that size the population, the gaps' table)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context: Any = multiprocessing.get_context(method)
     queue = context.SimpleQueue()

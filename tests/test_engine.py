@@ -27,6 +27,7 @@ from generator.population import Population
 from generator.sites import Sites
 from generator.users import Clocks, Life, UserState
 from generator.users import quiet_days as plain_quiet_days
+from generator.walker import WalkStats
 from generator.writers import EventFiles
 from tests.helpers import END, FIXTURES, ROOT, continue_run, read_events, tree_bytes
 
@@ -56,15 +57,19 @@ def sheet_files(sheet: str) -> tuple[str, str, str]:
     )
 
 
+STATS: dict[tuple[str, str, int], WalkStats] = {}  # (folder, engine, seed) -> the run's stats
+
+
 def run(
     folder: str, sheet: str, engine: str, users: int = 40, seed: int = 1, **kwargs: Any
 ) -> dict[str, bytes]:
+    """The files of a run (its statistics, for the summary, kept in STATS)."""
     events, flows, lookup = sheet_files(sheet)
     out = os.path.join(folder, f"{engine}-{seed}")
     shutil.rmtree(out, ignore_errors=True)
     end = kwargs.pop("end_ms", parse_iso(END))
     config = RunConfig(events, flows, lookup, users, out, seed, end, engine=engine, **kwargs)
-    generate(config)
+    STATS[folder, engine, seed] = generate(config).stats
     return tree_bytes(out)
 
 
@@ -93,6 +98,8 @@ def test_both_engines_write_the_same_bytes_on_every_sheet(tmp_path, sheet: str) 
     batch = run(str(tmp_path), sheet, "batch", chunk_users=15)
     same_bytes(plain, batch)
     assert len(read_events(os.path.join(str(tmp_path), "batch-1"))) > 200
+    # ...and the same statistics for the summary (events, funnels, activity, retention).
+    assert STATS[str(tmp_path), "plain", 1] == STATS[str(tmp_path), "batch", 1]
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
@@ -334,6 +341,7 @@ def test_every_sheet_and_seed_with_two_workers(tmp_path, sheet: str, seed: int) 
     plain = run(str(tmp_path), sheet, "plain", 120, seed, chunk_users=25, workers=1)
     batch = run(str(tmp_path), sheet, "batch", 120, seed, chunk_users=25, workers=2)
     same_bytes(plain, batch)
+    assert STATS[str(tmp_path), "plain", seed] == STATS[str(tmp_path), "batch", seed]
 
 
 @pytest.mark.slow
