@@ -285,7 +285,7 @@ class Events:
         entry = self.entry[which].astype(np.int64)
         for column in range(first_column, count):
             props[:, column - first_column] = self.values_of(column, user, session, entry, which)
-        props[~columns.present[event][:, first_column:]] = ABSENT
+        props = np.where(columns.present[event][:, first_column:], props, ABSENT)
         return Slice(user, session, event, self.ms[which], props)
 
 

@@ -234,9 +234,10 @@ class BatchLines:
         count = stop - start
         ids: list[Ints] = []
         for slot in self.slots:
-            if slot == "head":
-                distinct, which = np.unique(session, return_inverse=True)
-                ids.append(self.heads(events, distinct) + which)
+            if slot == "head":  # (a session's events are consecutive: a user's, in time order)
+                change = np.ones(count, dtype=np.bool_)
+                change[1:] = session[1:] != session[:-1]
+                ids.append(self.heads(events, session[change]) + np.cumsum(change) - 1)
             elif slot == "user tail":
                 ids.append(user_tails + user)
             elif slot == "tail":

@@ -91,18 +91,22 @@ _VERSION_MASK, _VERSION = np.uint64(~0xF000 & (2**64 - 1)), np.uint64(0x4000)
 _VARIANT_MASK, _VARIANT = np.uint64(~(0xC000 << 48) & (2**64 - 1)), np.uint64(0x8000 << 48)
 
 
+_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)  # a word's 16 hex digits, first to last
+# Where each of a UUID's 36 characters comes from among the 32 digits (32: the dash).
+_LAYOUT = np.array(
+    [*range(0, 8), 32, *range(8, 12), 32, *range(12, 16), 32, *range(16, 20), 32, *range(20, 32)]
+)
+
+
 def uuid_texts(high: npt.NDArray[np.uint64], low: npt.NDArray[np.uint64]) -> list[str]:
     """:func:`uuid_text` for arrays of words, without a Python step per UUID."""
-    words = ((high & _VERSION_MASK) | _VERSION, (low & _VARIANT_MASK) | _VARIANT)
-    digits = np.empty((high.size, 32), dtype=np.uint8)
-    for half, word in enumerate(words):
-        for place in range(16):
-            shift = np.uint64(4 * (15 - place))
-            digits[:, 16 * half + place] = _HEX[((word >> shift) & np.uint64(15)).astype(np.intp)]
-    text = np.full((high.size, 36), ord("-"), dtype=np.uint8)
-    for start, stop, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):
-        text[:, at : at + stop - start] = digits[:, start:stop]
-    found: list[str] = text.view("S36").ravel().astype(str).tolist()
+    words = np.stack(((high & _VERSION_MASK) | _VERSION, (low & _VARIANT_MASK) | _VARIANT), 1)
+    digits = ((words[:, :, None] >> _SHIFTS) & np.uint64(15)).reshape(high.size, 32)
+    characters = np.append(_HEX, np.uint8(ord("-")))[digits.astype(np.intp)]
+    text = np.concatenate((characters, np.full((high.size, 1), ord("-"), np.uint8)), 1)
+    found: list[str] = (
+        np.ascontiguousarray(text[:, _LAYOUT]).view("S36").ravel().astype(str).tolist()
+    )
     return found
 
 
