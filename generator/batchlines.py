@@ -135,6 +135,7 @@ class BatchLines:
                 break
             self.folded += 1
         self._users: tuple[int, int, int] | None = None  # (mark, heads, tails)
+        self._device_texts: dict[int, bytes] = {}  # the batch's devices' pieces, made once each
         # (mark, session pieces, their tails, the piece of each device)
         self._part: tuple[int, int, int, Ints] | None = None
 
@@ -171,6 +172,7 @@ class BatchLines:
         """Make the pieces of a batch's users (its rows' ``UserState``)."""
         self.end_users()
         mark = len(self.pieces)
+        self._device_texts = {}
         user_parts = [self.user_texts(user) for user in users]
         heads = self.pieces.add(part[0] for part in user_parts)
         self._users = (mark, heads, self.pieces.add(part[1] for part in user_parts))
@@ -189,7 +191,11 @@ class BatchLines:
         assert self._users is not None
         sessions, tails = self.session_pieces(events)
         used = np.unique(events.session_device)
-        first = self.pieces.add(self.device_text(events.devices[d]) for d in used.tolist())
+        texts = self._device_texts
+        for number in used.tolist():
+            if number not in texts:
+                texts[number] = self.device_text(events.devices[number])
+        first = self.pieces.add(texts[number] for number in used.tolist())
         devices = np.zeros(len(events.devices), dtype=np.int64)
         devices[used] = first + np.arange(used.size)
         self._part = (mark, sessions, tails, devices)

@@ -167,7 +167,6 @@ def blocks_of(requests: Sequence[Request]) -> list[npt.NDArray[np.uint64]]:
     if not requests or not sum(sizes):
         return [np.zeros((4, size), dtype=np.uint64) for size in sizes]
     counters = np.concatenate([counter for _, counter in requests], axis=1)
-    schedules = np.array([draws.keys for draws, _ in requests], dtype=np.uint64).T
-    keys = np.repeat(schedules, sizes, axis=1)
-    words = blocks(counters[0], counters[1], counters[2], counters[3], keys)
+    runs = [(size, draws.keys) for size, (draws, _) in zip(sizes, requests) if size]
+    words = blocks(counters[0], counters[1], counters[2], counters[3], runs)
     return np.split(words, np.cumsum(sizes)[:-1], axis=1)

@@ -17,6 +17,8 @@ block).  Counter words are ``c0`` (least significant) to ``c3``; key words ``k0`
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import TypeAlias
 
 import numpy as np
@@ -152,31 +154,48 @@ def _mulhi_pairs(a: Words, hi: Words, lo: Words, t1: Words, t2: Words, t3: Words
     np.add(hi, t1, out=hi)
 
 
+Schedule = tuple[int, ...]  # round_keys: (k0, k1) of round 0, of round 1, ...
+Runs = Sequence[tuple[int, Schedule]]  # (blocks, their schedule): a schedule per run of blocks
+
+
 def _blocks_into(
     counter: tuple[Words, Words, Words, Words],
-    keys: tuple[int, ...] | Words,
+    segments: list[tuple[int, int, list[Words]]],
     out: Words,
     work: list[Words],
 ) -> None:
-    """Ten rounds on ``counter`` into ``out`` (shape (4, n)).  The state is two (2, n) arrays:
-    ``a`` = (c0, c2), the words multiplied, and ``b`` = (c1, c3); a round is
-    ``a, b = hi[::-1] ^ b ^ key, lo[::-1]`` with ``hi, lo`` the 128-bit products of ``a``."""
+    """Ten rounds on ``counter`` into ``out`` (shape (4, n)), the blocks ``lo:hi`` of each
+    segment ``(lo, hi, key columns)`` with that key.  The state is two (2, n) arrays: ``a`` =
+    (c0, c2), the words multiplied, and ``b`` = (c1, c3); a round is ``a, b = hi[::-1] ^ b ^ key,
+    lo[::-1]`` with ``hi, lo`` the 128-bit products of ``a``."""
     a, b, hi, lo, t1, t2, t3 = work
     a[0], a[1], b[0], b[1] = counter[0], counter[2], counter[1], counter[3]
-    if isinstance(keys, np.ndarray):  # a key per element: rows of the schedule
-        schedule = [keys[2 * i : 2 * i + 2] for i in range(ROUNDS)]
-    else:
-        schedule = [_key_column(keys[2 * i], keys[2 * i + 1]) for i in range(ROUNDS)]
-    for key in schedule:
+    whole = len(segments) == 1
+    for number in range(ROUNDS):
         _mulhi_pairs(a, hi, lo, t1, t2, t3)
         np.bitwise_xor(hi[::-1], b, out=a)
-        np.bitwise_xor(a, key, out=a)
+        for start, stop, keys in segments:
+            if whole:
+                np.bitwise_xor(a, keys[number], out=a)
+            else:
+                np.bitwise_xor(a[:, start:stop], keys[number], out=a[:, start:stop])
         b, lo = lo[::-1], b  # (views: the reversed products are the next b; b's array is scratch)
     out[0], out[1], out[2], out[3] = a[0], b[0], a[1], b[1]
 
 
-def _key_column(k0: int, k1: int) -> Words:
-    return np.array([[k0], [k1]], dtype=np.uint64)
+def _runs(keys: Schedule | Runs, n: int) -> list[tuple[int, Schedule]]:
+    """``keys`` as runs: one schedule is one run of every block."""
+    if keys and isinstance(keys[0], int):  # a flat schedule of integers
+        return [(n, keys)]  # type: ignore[list-item]
+    return [(size, tuple(schedule)) for size, schedule in keys]  # type: ignore[misc]
+
+
+@functools.lru_cache(maxsize=256)
+def _key_columns(schedule: Schedule) -> list[Words]:
+    """Each round's key as a column (shape (2, 1)), to xor with the (2, n) state."""
+    return [
+        np.array([[schedule[2 * i]], [schedule[2 * i + 1]]], dtype=np.uint64) for i in range(ROUNDS)
+    ]
 
 
 def blocks(
@@ -184,30 +203,37 @@ def blocks(
     c1: npt.ArrayLike,
     c2: npt.ArrayLike,
     c3: npt.ArrayLike,
-    keys: tuple[int, ...] | Words,
+    keys: Schedule | Runs,
 ) -> npt.NDArray[np.uint64]:
     """Philox4x64-10 blocks for arrays of counter words (broadcast together, as ``uint64``):
     an array of shape ``(4, n)`` whose column ``i`` equals ``block(c0[i], c1[i], c2[i], c3[i],
     keys)``.  ``keys`` is one schedule (:func:`round_keys`: ten pairs of Python integers) for every
-    block, or an array of shape ``(20, n)``, a schedule per block (its column ``i``), so that draws
-    of several purposes share one call: a call has a fixed cost of some 180 numpy operations.
+    block, or runs ``(blocks, schedule)`` that cover the blocks in order, so that draws of several
+    purposes share one call: a call has a fixed cost of some 180 numpy operations.
     """
     words = np.broadcast_arrays(*(np.asarray(c, dtype=np.uint64).ravel() for c in (c0, c1, c2, c3)))
     n = words[0].shape[0]
-    if n <= SCALAR_BELOW:  # a few blocks: the Python form is cheaper than ~340 numpy calls
+    runs = _runs(keys, n)
+    if sum(size for size, _ in runs) != n:
+        raise ValueError("the runs of key schedules must cover the blocks")
+    if n <= SCALAR_BELOW:  # a few blocks: the Python form is cheaper than ~180 numpy calls
         a, b, c, d = (w.tolist() for w in words)
-        if isinstance(keys, np.ndarray):
-            schedules = [tuple(row) for row in keys.T.tolist()]
-        else:
-            schedules = [keys] * n
+        schedules = [schedule for size, schedule in runs for _ in range(size)]
         found = [block(a[i], b[i], c[i], d[i], schedules[i]) for i in range(n)]
         return np.array(found, dtype=np.uint64).reshape(n, 4).T.copy()
     result = np.empty((4, n), np.uint64)
     width = min(n, CHUNK)
     work = [np.empty((2, width), np.uint64) for _ in range(7)]
+    edges = [0]
+    for size, _ in runs:
+        edges.append(edges[-1] + size)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
-        size = stop - start
+        segments = [
+            (max(low, start) - start, min(high, stop) - start, _key_columns(schedule))
+            for (low, high), (_, schedule) in zip(zip(edges, edges[1:]), runs)
+            if low < stop and high > start
+        ]
         _blocks_into(
             (
                 words[0][start:stop],
@@ -215,9 +241,9 @@ def blocks(
                 words[2][start:stop],
                 words[3][start:stop],
             ),
-            keys[:, start:stop] if isinstance(keys, np.ndarray) else keys,
+            segments,
             result[:, start:stop],
-            [w[:, :size] for w in work],
+            [w[:, : stop - start] for w in work],
         )
     return result
 
