@@ -24,7 +24,7 @@ from generator.loaders import load_product
 from generator.params import Params
 from generator.pieces import Lines
 from generator.population import Population
-from generator.sites import Sites
+from generator.sites import Sites, uuid_text, uuid_texts
 from generator.users import Clocks, Life, UserState
 from generator.users import quiet_days as plain_quiet_days
 from generator.walker import WalkStats
@@ -388,3 +388,11 @@ def test_the_engines_share_the_clock_tables() -> None:
         assert found.tolist() == [clocks.zones[zone].day_start(int(d)) for d in days]
     model = Model(Params(), FlowPlan(product, Params()), zones, Sites(1))
     assert model.plan.levels.chances.shape[0] == 256
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(WORD, WORD), max_size=40))
+def test_uuids_made_in_arrays_are_the_ones_made_one_at_a_time(pairs: list[tuple[int, int]]) -> None:
+    high = np.array([h for h, _ in pairs], dtype=np.uint64)
+    low = np.array([w for _, w in pairs], dtype=np.uint64)
+    assert uuid_texts(high, low) == [uuid_text(h, w) for h, w in pairs]
