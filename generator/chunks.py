@@ -33,8 +33,8 @@ from .writers import AtomicFile, EventFiles, csv_rows
 
 FLUSH_LINES = 4_000  # events buffered before a write (~1.3 MB); bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
-FLUSH_USERS = 500  # users' saved states and lookup rows buffered before a write
-TASK_USERS = 5_000  # users of a worker's task (several chunks): the batch engine's rounds
+FLUSH_USERS = 200  # users' saved states and lookup rows buffered before a write
+TASK_USERS = 4_000  # users of a worker's task (several chunks): the batch engine's rounds
 BATCH = "batch"  # the engines: the batch engine (the default) and the plain model
 PLAIN = "plain"
 ENGINES = (BATCH, PLAIN)
