@@ -34,7 +34,7 @@ from .writers import AtomicFile, EventFiles, csv_rows
 FLUSH_LINES = 4_000  # events buffered before a write (~1.3 MB); bounds memory per worker
 PROGRESS_USERS = 100  # a worker reports progress after this many users
 FLUSH_USERS = 200  # users' saved states and lookup rows buffered before a write
-TASK_USERS = 4_000  # users of a worker's task (several chunks): the batch engine's rounds
+TASK_USERS = 5_000  # users of a worker's task (several chunks): the batch engine's rounds
 BATCH = "batch"  # the engines: the batch engine (the default) and the plain model
 PLAIN = "plain"
 ENGINES = (BATCH, PLAIN)
@@ -72,12 +72,19 @@ class Job:
         return range((self.users + self.chunk_users - 1) // self.chunk_users)
 
     def tasks(self, workers: int) -> list[range]:
-        """The chunks in tasks of consecutive chunks, a worker's unit of work: about TASK_USERS
-        users each (the batch engine walks a task's users together), and at least as many tasks
-        as ``workers`` when there are enough chunks.  Never changes the output."""
+        """The chunks in tasks of consecutive chunks, a worker's unit of work: at most about
+        TASK_USERS users each (the batch engine walks a task's users together), as many tasks as
+        a multiple of ``workers`` (when there are enough chunks), as even as can be and the larger
+        first, so that workers finish together.  Never changes the output."""
         chunks = len(self.chunks)
-        size = max(1, min(max(1, TASK_USERS // self.chunk_users), -(-chunks // max(1, workers))))
-        return [range(first, min(chunks, first + size)) for first in range(0, chunks, size)]
+        widest = max(1, TASK_USERS // self.chunk_users)
+        workers = max(1, min(workers, chunks))
+        count = -(-chunks // widest)  # at least this many tasks
+        count = -(-count // workers) * workers  # a multiple of the workers
+        count = min(count, chunks)
+        edges = [chunks * number // count for number in range(count + 1)]
+        tasks = [range(low, high) for low, high in zip(edges, edges[1:])]
+        return sorted(tasks, key=len, reverse=True)  # the larger first: workers end together
 
     def users_of(self, chunk: int) -> range:
         first = chunk * self.chunk_users

@@ -24,6 +24,7 @@ from .layout import TEMP_SUFFIX, events_name
 from .pieces import Lines
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BUFFER_BYTES = 64 << 10
 
 
 # Opened for writing without following a link at the final name, truncating what was there.
@@ -56,7 +57,9 @@ class AtomicFile:
             descriptor = os.open(self.temp, _OPEN_FLAGS, 0o666)
         except OSError as exc:
             raise output_error(path, exc) from None
-        self.handle: IO[bytes] = os.fdopen(descriptor, "wb", buffering=1 << 20)
+        # A small buffer: writes come in pieces of a megabyte or more, and a worker keeps a few
+        # files of each chunk of its task open at once.
+        self.handle: IO[bytes] = os.fdopen(descriptor, "wb", buffering=BUFFER_BYTES)
 
     def write(self, data: bytes | memoryview) -> None:
         try:
