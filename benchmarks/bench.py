@@ -379,8 +379,9 @@ def print_targets(table: dict[tuple[int, int], Result], worker_counts: list[int]
             user_big = big.events / (big.cpu - big.system)
             lines.append(
                 f"{largest:,} vs 10,000 users, {workers} worker(s): events per user-mode "
-                f"CPU-second {user_big / user_small - 1:+.1%} (system time {small.system:.1f} s and "
-                f"{big.system:.1f} s: the kernel writing {big.bytes / 1e9:.1f} GB)"
+                f"CPU-second {user_big / user_small - 1:+.1%} (system time "
+                f"{small.system:.1f} s and {big.system:.1f} s: the kernel writing "
+                f"{big.bytes / 1e9:.1f} GB)"
             )
     for line in lines:
         print(line)
