@@ -3,10 +3,11 @@
 The core never prints, prompts or reads the clock; the terminal front (``event_generator.py`` and
 ``frontend/``) uses only the names below.  Layers, each importing only from those above it:
 
-- base: ``errors``, ``clock``, ``limits``, ``params``
-- inputs: ``csvtext``, ``spec``, ``headers``, ``loaders``
-- model: ``ranks``, ``streams``, ``users``, ``walker``
-- output: ``layout``, ``encoders``, ``formats``, ``writers``, ``output``
+- base: ``errors``, ``clock``, ``isotime``, ``limits``, ``exact``, ``params``, ``philox``
+- inputs: ``csvtext``, ``spec``, ``headers``, ``localtime``, ``loaders``
+- model: ``ranks``, ``streams``, ``draws``, ``distributions``, ``sites``, ``funnels``,
+  ``properties``, ``users``, ``lives``, ``population``, ``walker``, ``batch``
+- output: ``layout``, ``encoders``, ``pieces``, ``batchlines``, ``formats``, ``writers``, ``output``
 - run: ``record``, ``chunks``, ``pool``, ``distributed``, ``runner``, ``check``
 - delivery: ``delivery/`` (``--send``: the tools' rules, the run's files, HTTP, the journal)
 """
