@@ -77,6 +77,7 @@ Words = npt.NDArray[np.uint64]
 Values = npt.NDArray[np.int32]  # property value indices, a column per drawing column of a scope
 
 NEVER = np.iinfo(np.int64).max  # no cut
+WAITING_PARTS = 3  # parts of events that may wait for their last users before no part joins
 
 
 def positions(groups: Ints, size: int) -> Ints:
@@ -516,10 +517,11 @@ class BatchWalker:
         order), by user and time.
 
         Parts hold about ``part_events`` events (the first ``first_part`` users; the next ones
-        sized by the events per user seen), so memory stays flat.  Rounds do not wait for a part
-        to end: when fewer of its users are still walking than a part holds, the next part's
-        users join the rounds, so that rounds stay large (a round's fixed cost is a few hundred
-        numpy calls) while a part's last users walk on.  ``report(users, events)`` hears after
+        sized by the events per user seen), so memory follows events, not users.  Rounds do not
+        wait for a part to end: when fewer of its users are still walking than a part holds (and
+        fewer than two parts' worth of events wait), the next part's users join the rounds, so
+        that rounds stay large (a round's fixed cost is a few hundred numpy calls) while a part's
+        last users walk on.  ``report(users, events)`` hears after
         each round how many users are done (their walk ended) and how many events they wrote."""
         lives, users, size = batch.lives, batch.users, len(batch.users)
         for row, user in enumerate(users):
@@ -538,7 +540,14 @@ class BatchWalker:
         done_users = done_events = yielded = 0
         part_size = first_part
         while True:
-            while (not parts or parts[-1].stop < size) and active.size < part_size:
+            # The next part joins when fewer users than a part holds are still walking, and the
+            # events waiting for their parts' last users are fewer than WAITING_PARTS parts' worth.
+            waiting = sum(w.count for w in written[yielded:])
+            while (
+                (not parts or parts[-1].stop < size)
+                and active.size < part_size
+                and (not active.size or waiting < WAITING_PARTS * part_events)
+            ):
                 start = parts[-1].stop if parts else 0
                 part = range(start, min(size, start + part_size))
                 part_of_row[part.start : part.stop] = len(parts)
