@@ -222,9 +222,12 @@ class _State:
     estimate: Estimate | None = None
     free: int | None = None
     walked: int | None = None  # the users a continue offered at the folder question walks on
+    # The run's seed when none is given, chosen at once: the estimate calibrates on the run's own
+    # first users (the same seed), so a run of up to CALIBRATION_USERS is estimated exactly.
+    chosen_seed: int = field(default_factory=new_seed)
 
     def config(self, users: int | None = None, end_ms: int | None = None) -> RunConfig:
-        """The run the answers describe (a seed and an end time stand in until they are set)."""
+        """The run the answers describe (the end time stands in until it is read)."""
         answers, given = self.answers, self.given
         return RunConfig(
             events_path=answers["events"],
@@ -232,7 +235,7 @@ class _State:
             lookup_path=answers["lookup"],
             users=users if users is not None else answers["users"],
             output_dir=answers["output"],
-            seed=given.seed if given.seed is not None else 0,
+            seed=given.seed if given.seed is not None else self.chosen_seed,
             end_ms=end_ms if end_ms is not None else _end_ms(given, self.now),
             days=given.days,
             workers=given.workers,
@@ -720,12 +723,10 @@ def _given(console: Console, label: str, value: object, origin: str) -> None:
 
 
 def _new_plan(state: _State, record: RunRecord | None, clock: Clock) -> Plan:
-    """The new run: the seed chosen if not given, the end time read now (after the questions)."""
+    """The new run: the end time read now (after the questions)."""
     given, answers = state.given, state.answers
     config = state.config(end_ms=_end_ms(given, clock()))
     seed_chosen = given.seed is None
-    if seed_chosen:
-        config = replace(config, seed=new_seed())
     warnings = list(state.product.warnings)
     if record is not None:
         for name in record.changed_inputs(answers["events"], answers["flows"], answers["lookup"]):

@@ -82,10 +82,10 @@ def _module() -> Any:
     return importlib.import_module("distributed")
 
 
-def _chunk_task(job: Job, chunk: int) -> ChunkResult:
-    """Runs on a Dask worker: one chunk into the shared staging folder."""
+def _chunk_task(job: Job, chunks: range) -> list[ChunkResult]:
+    """Runs on a Dask worker: a task's chunks into the shared staging folder."""
     keep_freed_memory()
-    return generate_here(job, chunk, _no_report)
+    return generate_here(job, chunks, _no_report)
 
 
 def _no_report(users: int, events: int) -> None:
@@ -102,7 +102,8 @@ def run_chunks(cluster: Cluster, job: Job, on_progress: Report) -> dict[int, Chu
     client = cluster.client
     workers = set(client.scheduler_info()["workers"])
     shared = client.scatter(job, broadcast=True)
-    futures = [client.submit(_chunk_task, shared, chunk, pure=False) for chunk in job.chunks]
+    tasks = job.tasks(max(1, len(workers)))
+    futures = [client.submit(_chunk_task, shared, task, pure=False) for task in tasks]
     pending = set(futures)
     finished = threading.Event()  # set whenever a chunk ends (or fails)
     for future in futures:
@@ -115,9 +116,9 @@ def run_chunks(cluster: Cluster, job: Job, on_progress: Report) -> dict[int, Chu
             done = {future for future in pending if future.done()}
             pending -= done
             for future in done:
-                result = future.result()
-                results[result.chunk] = result
-                on_progress(len(job.users_of(result.chunk)), result.stats.events)
+                for result in future.result():
+                    results[result.chunk] = result
+                    on_progress(len(job.users_of(result.chunk)), result.stats.events)
             lost = sorted(workers - set(client.scheduler_info()["workers"]))
             if lost and pending:
                 raise OutputError(

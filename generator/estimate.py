@@ -1,8 +1,10 @@
 """What a run will cost before it is paid: events, bytes on disk and time, from a calibration.
 
-A calibration generates the first :data:`~generator.limits.CALIBRATION_USERS` users of the run's own
-sheet with the real model and the real encoder, in memory, with a fixed seed (so the same answers
-give the same estimate), and scales what they made to the run's number of users.  Time is measured
+A calibration generates the run's own first :data:`~generator.limits.CALIBRATION_USERS` users (its
+sheet, seed, format and window) with the batch engine, in memory, and scales what they made to the
+run's number of users.  A user's events depend only on the seed and its number, so a run no larger
+than the calibration is estimated exactly, and a larger one from a sample of itself: within a few
+percent for the examples' heavy-tailed users (README, *Before it starts*).  Time is measured
 only when the caller passes a ``timer`` (the core never reads the clock itself); it is the
 calibration's time per user, times the users, divided among the workers that will share them.
 
@@ -20,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import layout
+from .batch import BatchWalker
+from .chunks import BATCH_EVENTS, FIRST_BATCH_USERS, MAX_BATCH_USERS, SLICE_EVENTS
 from .clock import DAY_MS
 from .errors import NoRoomError
 from .formats import FORMATS
 from .limits import (
-    CALIBRATION_MIN_USERS,
     CALIBRATION_USERS,
     CONFIRM_BYTES,
     CONFIRM_SECONDS,
@@ -32,14 +35,13 @@ from .limits import (
 )
 from .output import free_space
 from .params import Params
+from .population import Population
 from .record import RunRecord, UserNames, user_bytes
 from .runner import RunConfig
 from .spec import Product
-from .users import Population
-from .walker import Walker, WalkStats
+from .walker import WRITE_ALL_MS, WalkStats
 from .writers import csv_rows
 
-CALIBRATION_SEED = 20_261_129  # fixed: the same sheet and answers always give the same estimate
 START_SECONDS = 0.5  # starting the workers, loading the sheet, publishing: paid once per run
 
 Timer = Callable[[], float]
@@ -74,38 +76,44 @@ class Calibration:
 def _calibrate(
     product: Product,
     params: Params,
+    seed: int,
     end_ms: int,
     format_name: str,
     compress: bool,
     users: int,
     timer: Timer | None,
 ) -> Calibration:
-    """Generate ``users`` users in memory; return their events, bytes and time per user."""
+    """Generate the run's first ``users`` users in memory, as the batch engine will (a user's
+    events depend only on the seed and its number, never on how many users the run has); return
+    their events, bytes and time per user."""
     fmt = FORMATS[format_name]
-    population = Population(product, params, CALIBRATION_SEED, end_ms)
-    encoder = fmt.encoder(product, CALIBRATION_SEED)
-    walker = Walker(product, params, CALIBRATION_SEED, end_ms, encoder)
+    population = Population(product, params, seed, end_ms)  # (paid once per run: not timed)
+    started = timer() if timer is not None else 0.0
+    walker = BatchWalker(product, params, seed, end_ms)
+    maker = fmt.lines(product, seed, fmt.framing.separator)
     stats = WalkStats.for_product(product)
     names = UserNames.of(product)
-    separator = fmt.framing.separator
     packer = zlib.compressobj(6, zlib.DEFLATED, 31) if compress else None  # gzip, level 6
-    started = timer() if timer is not None else 0.0
     events_bytes = other_bytes = 0
-    created = []
-    for index in range(users):
-        user = population.create(index)
-        lines: list[str] = []
-        walker.simulate(user, lines, stats)
-        if lines:
-            data = separator.join(line.encode() for line in lines) + separator
+    batch = walker.create(population, range(users))
+    maker.begin_users(batch.users)
+    parts = walker.walk(batch, stats, WRITE_ALL_MS, None, FIRST_BATCH_USERS, BATCH_EVENTS,
+                        MAX_BATCH_USERS)  # fmt: skip
+    for _, found in parts:
+        maker.begin(found)
+        for start in range(0, len(found), SLICE_EVENTS):
+            data = maker.lines(found, start, min(len(found), start + SLICE_EVENTS)).data
             events_bytes += len(packer.compress(data)) if packer is not None else len(data)
-        other_bytes += len(user_bytes(user, names)) + 2  # config/user_id_list.json, ",\n"
-        created.append(user)
+        maker.end()
+    maker.end_users()
     if packer is not None:
         events_bytes += len(packer.flush())
-    other_bytes += len(csv_rows([user.user_id, *user.lookup] for user in created))  # lookup table
+    created = batch.users
+    # config/user_id_list.json (an entry and ",\n" per user) and the lookup table
+    other_bytes += sum(len(user_bytes(user, names)) + 2 for user in created)
+    other_bytes += len(csv_rows([user.user_id, *user.lookup] for user in created))
     if fmt.profiles is not None:
-        lines = fmt.profiles.lines(product, CALIBRATION_SEED, created)
+        lines = fmt.profiles.lines(product, seed, created)
         other_bytes += sum(len(line.encode()) + 1 for line in lines)
     seconds = timer() - started if timer is not None else None
     count = max(1, users)
@@ -124,10 +132,9 @@ def _parallel(users: int, chunk_users: int, workers: int) -> int:
 
 
 def sample_size(users: int) -> int:
-    """How many users calibrate a run of ``users``: CALIBRATION_USERS, but at most a tenth of the
-    run (at least CALIBRATION_MIN_USERS), so that a small run does not pay for its estimate a
-    large share of its own cost."""
-    return max(1, min(users, max(CALIBRATION_MIN_USERS, min(CALIBRATION_USERS, users // 10))))
+    """How many users calibrate a run of ``users``: its first CALIBRATION_USERS (all of a run
+    that small, whose estimate is then its exact count of events and bytes)."""
+    return max(1, min(users, CALIBRATION_USERS))
 
 
 def calibrate(
@@ -143,7 +150,9 @@ def calibrate(
     users, so one calibration serves every number of users asked."""
     params = params or Params(backfill_days=config.days)
     count = sample_size(config.users) if sample is None else max(1, sample)
-    return _calibrate(product, params, config.end_ms, config.format, config.gzip, count, timer)
+    return _calibrate(
+        product, params, config.seed, config.end_ms, config.format, config.gzip, count, timer
+    )
 
 
 def estimate_run(
@@ -210,6 +219,7 @@ def estimate_continue(
         sample = _calibrate(
             product,
             Params(backfill_days=config.days),
+            config.seed,
             config.end_ms,
             config.format,
             config.gzip,

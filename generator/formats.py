@@ -12,6 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .batchlines import (
+    AmplitudeLines,
+    BatchLines,
+    FlatLines,
+    MixpanelLines,
+    PosthogLines,
+    SegmentLines,
+)
 from .encoders import (
     AmplitudeEncoder,
     FlatJsonEncoder,
@@ -55,7 +63,8 @@ class Profiles:
 class Format:
     name: str
     framing: Framing
-    encoder: Callable[[Product, int], EventEncoder]  # (product, seed) -> encoder
+    encoder: Callable[[Product, int], EventEncoder]  # (product, seed) -> the plain model's
+    lines: Callable[[Product, int, bytes], BatchLines]  # (product, seed, separator) -> batch's
     profiles: Profiles | None = None
     reserved: tuple[str, ...] = ()  # fields the format sets itself beside the sheet's columns
 
@@ -68,18 +77,25 @@ DEFAULT_FORMAT = "json"
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("json", JSON_ARRAY, _flat),
-        Format("jsonl", JSON_LINES, _flat),
-        Format("amplitude", JSON_LINES, AmplitudeEncoder),
+        Format("json", JSON_ARRAY, _flat, FlatLines),
+        Format("jsonl", JSON_LINES, _flat, FlatLines),
+        Format("amplitude", JSON_LINES, AmplitudeEncoder, AmplitudeLines),
         Format(
             "mixpanel",
             JSON_LINES,
             MixpanelEncoder,
+            MixpanelLines,
             Profiles("mixpanel", mixpanel_profiles),
             ("time", "distinct_id", "$insert_id", "token", "$distinct_id"),
         ),
-        Format("segment", JSON_LINES, SegmentEncoder, Profiles("segment", segment_identifies)),
-        Format("posthog", JSON_LINES, PosthogEncoder, None, ("$session_id", "$set")),
+        Format(
+            "segment",
+            JSON_LINES,
+            SegmentEncoder,
+            SegmentLines,
+            Profiles("segment", segment_identifies),
+        ),
+        Format("posthog", JSON_LINES, PosthogEncoder, PosthogLines, None, ("$session_id", "$set")),
     )
 }
 

@@ -21,14 +21,29 @@ step is (SPEC section 2, "Walking the flows", and section 1, the `kind` and `con
 
 from __future__ import annotations
 
+import functools
 import math
 
-from .params import Params
+import numpy as np
+
+from . import exact
+from .distributions import Ranked
+from .params import Number, Params
 from .ranks import cumulative, rank_weights
 from .spec import FINAL, FIRST, LIFECYCLE_KINDS, ONCE, Flow, Product
 
 MIN_CONVERSION_SHARE = 0.05  # a user's conversion is never below this share of the flow's
 P_LEVELS = 256  # tables that depend on p are built per 1/256 of p (a difference no data shows)
+
+
+def p_level(p: float) -> int:
+    """The level of the tables that depend on p: p in [level / 256, (level + 1) / 256)."""
+    return min(P_LEVELS - 1, int(p * P_LEVELS))
+
+
+def level_p(level: int) -> float:
+    """The p a level's tables are built for: the middle of its 1/256."""
+    return (level + 0.5) / P_LEVELS
 
 
 def background_events(product: Product) -> tuple[int, ...]:
@@ -66,60 +81,54 @@ class FlowPlan:
         self.closes = [len(f.steps) if f.kind in (ONCE, FINAL) else -1 for f in flows]
         self.final_flows = tuple(i for i, f in enumerate(flows) if f.kind == FINAL)
         self.background = background_events(product)
-        self.background_bounds = (
-            cumulative(rank_weights(len(self.background))) if self.background else []
-        )
+        self.background_rank = Ranked.by_rank(len(self.background)) if self.background else None
         # The bursts inside a flow are other events: never one of that flow's own steps (a
         # failed pass is not completed by chance, and a pass holds each step once), nor the
         # first step of any flow (a burst does not start another flow).
         openers = {steps[0] for steps in self.steps}
-        self.background_in: list[tuple[tuple[int, ...], list[float]]] = []
-        for steps in self.steps:
-            others = tuple(e for e in self.background if e not in steps and e not in openers)
-            self.background_in.append(
-                (others, cumulative(rank_weights(len(others))) if others else [])
-            )
-        self._choices: dict[int, tuple[tuple[int, ...], list[float]]] = {}
-        self._final_terms: dict[int, tuple[float, float]] = {}
+        self.background_in: list[tuple[int, ...]] = [
+            tuple(e for e in self.background if e not in steps and e not in openers)
+            for steps in self.steps
+        ]
+        self.max_steps = max(len(steps) for steps in self.steps)
+        self._choices: dict[int, tuple[int, ...]] = {}
 
-    def choices(self, once_done: int) -> tuple[tuple[int, ...], list[float]]:
+    def choices(self, once_done: int) -> tuple[int, ...]:
         """The flows a user who completed the ``once`` flows of ``once_done`` may enter, in file
-        order, with the bounds that draw one by rank; ``((), [])`` when there is none."""
+        order (drawn among them by rank); ``()`` when there is none."""
         found = self._choices.get(once_done)
         if found is None:
-            open_flows = tuple(
+            found = self._choices[once_done] = tuple(
                 i
                 for i, f in enumerate(self.flows)
                 if f.kind != FIRST and not once_done & self.once_bit[i]
             )
-            bounds = cumulative(rank_weights(len(open_flows))) if open_flows else []
-            found = self._choices[once_done] = (open_flows, bounds)
         return found
 
-    def final_start(self, rate: float) -> float:
-        """Chance of a ``final`` flow's first step for a user whose churn hazard is ``rate``."""
-        return min(1.0, self.params.final_start_per_rate * rate)
+    def final_start(self, rate: Number) -> Number:
+        """Chance of a ``final`` flow's first step for users whose churn hazard is ``rate``."""
+        start = self.params.final_start_per_rate * rate
+        if isinstance(start, np.ndarray):
+            return np.minimum(start, 1.0)
+        return min(1.0, start)
 
-    def final_terms(
-        self, p: float, chances: list[tuple[float, ...]] | None = None
-    ) -> tuple[float, float]:
-        """What :func:`final_exit` needs for a user of probability ``p``, computed once per p:
-        (the chance that a flow entry is a ``final`` flow that completes once its first step
-        succeeded, the number of flow entries of an active day).
+    @functools.cached_property
+    def levels(self) -> LevelTables:
+        """Every table that depends on p, per level of p (:func:`p_level`)."""
+        return LevelTables(self)
+
+    def final_terms(self, p: float, chances: list[tuple[float, ...]]) -> tuple[float, float]:
+        """What :func:`final_exit` needs for a user of probability ``p``, computed once per level
+        of p: (the chance that a flow entry is a ``final`` flow that completes once its first
+        step succeeded, the number of flow entries of an active day).
 
         Entries: a weekday's sessions times flows per session (their means); the draw by rank is
         among the flows of a user whose `once` flows are done, as an engaged user's soon are.
         """
         if not self.final_flows:
             return 0.0, 0.0
-        if chances is None:  # days lived before the window: kept per 1/P_LEVELS of p
-            level = min(P_LEVELS - 1, int(p * P_LEVELS))
-            terms = self._final_terms.get(level)
-            if terms is None:
-                p_level = (level + 0.5) / P_LEVELS
-                terms = self._final_terms[level] = self.final_terms(p_level, self.chances(p_level))
-            return terms
-        open_flows, bounds = self.choices(sum(self.once_bit))
+        open_flows = self.choices(sum(self.once_bit))
+        bounds = cumulative(rank_weights(len(open_flows)))
         after_first = 0.0
         for position, flow in enumerate(open_flows):
             if self.final[flow]:
@@ -159,17 +168,37 @@ class FlowPlan:
             target = flow.conversion
             spread = params.conversion_spread * (1.0 - target) * (q - mean_q)
             reach = min(1.0, max(MIN_CONVERSION_SHARE * target, target * (1.0 + spread)))
-            weights = [k**params.conversion_late_weight for k in range(1, n)]
+            late = params.conversion_late_weight
+            weights = [
+                float(k ** int(late)) if late == int(late) else exact.power(float(k), late)
+                for k in range(1, n)
+            ]
             total = sum(weights)
-            plans.append((first, *(reach ** (w / total) for w in weights)))
+            plans.append((first, *(exact.power(reach, w / total) for w in weights)))
         return plans
 
 
-def final_exit(terms: tuple[float, float], start: float) -> float:
-    """About how likely an active day ends in a completed ``final`` flow, for a user whose
-    :meth:`FlowPlan.final_terms` are ``terms`` and whose final flows' first step succeeds with
-    chance ``start`` that day.  0 without final flows."""
-    after_first, entries = terms
-    if after_first <= 0.0:
-        return 0.0
-    return float(1.0 - (1.0 - start * after_first) ** entries)
+class LevelTables:
+    """The step chances and the ``final`` flows' terms for each level of p, as arrays (the batch
+    engine indexes them with arrays of levels; the plain model with one level)."""
+
+    def __init__(self, plan: FlowPlan) -> None:
+        flows = len(plan.flows)
+        self.chances = np.zeros((P_LEVELS, flows, plan.max_steps), dtype=np.float64)
+        self.after_first = np.zeros(P_LEVELS, dtype=np.float64)
+        self.entries = np.zeros(P_LEVELS, dtype=np.float64)
+        self.rows: list[list[tuple[float, ...]]] = []
+        for level in range(P_LEVELS):
+            chances = plan.chances(level_p(level))
+            self.rows.append(chances)
+            for flow, row in enumerate(chances):
+                self.chances[level, flow, : len(row)] = row
+            self.after_first[level], self.entries[level] = plan.final_terms(level_p(level), chances)
+
+
+def final_exit(after_first: Number, entries: Number, start: Number) -> Number:
+    """About how likely an active day ends in a completed ``final`` flow, for users whose
+    :meth:`FlowPlan.final_terms` are ``(after_first, entries)`` and whose final flows' first step
+    succeeds with chance ``start`` that day: 1 - (1 - start * after_first) ** entries.  0 without
+    final flows (``after_first`` 0)."""
+    return 1.0 - exact.power(1.0 - start * after_first, entries)

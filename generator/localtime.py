@@ -23,6 +23,9 @@ from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
+
 from .clock import DAY_MS
 from .csvtext import normalise_header, shown
 from .spec import LookupSpec
@@ -201,6 +204,16 @@ class ZoneClock:
             start = int(local.replace(tzinfo=self.zone).timestamp()) * 1000
             self._starts[day] = start
         return start
+
+    def day_starts(self, days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """:meth:`day_start` for an array of days (each distinct day looked up once)."""
+        if self.zone is None:
+            result: npt.NDArray[np.int64] = days * DAY_MS
+            return result
+        distinct, where = np.unique(days, return_inverse=True)
+        starts = np.array([self.day_start(int(day)) for day in distinct], dtype=np.int64)
+        found: npt.NDArray[np.int64] = starts[where.reshape(days.shape)]
+        return found
 
     def day_of(self, ms: int) -> int:
         """The local day that holds epoch ms ``ms``."""

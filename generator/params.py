@@ -10,15 +10,40 @@ benchmarks/model_figures.py`` measures them on the generated files.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
+from . import exact
 from .clock import MINUTE_MS
 from .limits import DEFAULT_DAYS
 
 # The version of the user model (SPEC section 2).  Recorded in config/run.json: a run made by
-# another model cannot be continued, because its saved states mean something else.
-MODEL_VERSION = 2
+# another model cannot be continued, because its saved states mean something else.  Model 3 is
+# the second edition with draws addressed by key (``sites``) and exact arithmetic (``exact``):
+# what the plain model and the batch engine both compute, to the bit.
+MODEL_VERSION = 3
+
+# The formulas below take a float (the plain model) or an array of them (the batch engine), and
+# compute both with the same operations in the same order (``exact``), so both agree to the bit.
+Number = TypeVar("Number", float, npt.NDArray[np.float64])
+
+
+def _at_most(value: Number, limit: float) -> Number:
+    if isinstance(value, np.ndarray):
+        return np.minimum(value, limit)
+    return min(value, limit)
+
+
+def _power(base: Number, exponent: int) -> Number:
+    """base ** exponent for a whole exponent >= 0, as that many multiplications (exact order)."""
+    result = base * 0.0 + 1.0
+    for _ in range(exponent):
+        result = result * base
+    return result
+
 
 # Share of sessions that start in each hour of the user's local day, Monday to Friday and at
 # weekends.  Weekdays peak in working hours; weekends are flatter and later.  Only the shape
@@ -61,7 +86,7 @@ class Params:
     streak_days: int = 5  # skip_days_counter resets and a break starts at this many active days
     break_best_days: tuple[int, int] = (1, 3)  # break length range for p = 1
     break_worst_days: tuple[int, int] = (21, 30)  # break length range for p = 0
-    break_shape: float = 2.0  # range = best + (worst - best) * (1 - p) ** break_shape
+    break_shape: int = 2  # range = best + (worst - best) * (1 - p) ** break_shape
     resets_every_breaks: int = 5  # churn_prob_reset_counter: redraw p after this many breaks
     # Churn.  After each active day the user leaves with chance 1 - exp(-rate * gap), gap being
     # the days until the next active day and, per day,
@@ -74,7 +99,7 @@ class Params:
     churn_rate_early: float = 0.27
     churn_early_days: float = 15.0
     churn_rate_late: float = 0.01
-    churn_p_shape: float = 1.0
+    churn_p_shape: int = 1
     churn_rate_best: float = 0.05
 
     # -- sessions ---------------------------------------------------------------------------------
@@ -89,11 +114,12 @@ class Params:
     flows_continue_base: float = 0.45
     flows_continue_gain: float = 0.35
     # Time between two events of a session: gap_min_ms + a log-logistic draw (a long tail, no
-    # spike) whose median is (base + slow * (1 - p)) * the hour's factor; shape is its exponent.
+    # spike) whose median is (base + slow * (1 - p)) * the factor of the session's start hour;
+    # shape is its exponent (a decimal string: the quantile table is built from it exactly).
     gap_min_ms: int = 1_000
     gap_median_base_ms: int = 15_000
     gap_median_slow_ms: int = 45_000
-    gap_shape: float = 3.0
+    gap_shape: str = "3"
     gap_max_ms: int = 25 * MINUTE_MS  # keeps a session together: under session_idle_ms
 
     # -- flows -------------------------------------------------------------------------------------
@@ -133,31 +159,54 @@ class Params:
     continue_new_users_share: float = 0.10
     continue_new_users_period_days: int = 30
 
-    # -- derived ---------------------------------------------------------------------------------
+    # -- derived: each takes a float or an array of floats (see Number) ---------------------------
+
+    def break_bounds(self, p: Number) -> tuple[Number, Number]:
+        """Inclusive range of break days for users of probability ``p`` (1-3 best, 21-30 worst),
+        as floats holding whole numbers (``round`` half to even, as ``numpy.rint``)."""
+        f = _power(1.0 - p, self.break_shape)
+        best, worst = self.break_best_days, self.break_worst_days
+        lo = best[0] + (worst[0] - best[0]) * f
+        hi = best[1] + (worst[1] - best[1]) * f
+        if isinstance(lo, np.ndarray):
+            low, high = np.rint(lo), np.rint(hi)
+            return low, np.maximum(low, high)
+        low_int, high_int = float(round(lo)), float(round(hi))
+        return low_int, max(low_int, high_int)
 
     def break_range(self, p: float) -> tuple[int, int]:
-        """Inclusive range of break days for a user of probability ``p`` (1-3 best, 21-30 worst)."""
-        f = (1.0 - p) ** self.break_shape
-        best, worst = self.break_best_days, self.break_worst_days
-        lo = round(best[0] + (worst[0] - best[0]) * f)
-        hi = round(best[1] + (worst[1] - best[1]) * f)
-        return lo, max(lo, hi)
+        """Inclusive range of break days for a user of probability ``p``."""
+        lo, hi = self.break_bounds(p)
+        return int(lo), int(hi)
 
-    def streak_active(self, p: float, weekend: bool) -> float:
+    def streak_active(self, p: Number, weekend: bool) -> Number:
         """Chance that a day of a streak is active."""
         chance = self.streak_active_base + self.streak_active_gain * p
         if weekend:
-            chance *= self.weekend_active_factor
-        return min(1.0, chance)
+            chance = chance * self.weekend_active_factor
+        return _at_most(chance, 1.0)
 
-    def churn_rate(self, p: float, churn_probability: float, age_days: int) -> float:
-        """Churn hazard per day of a user of probability ``p`` whose account is ``age_days`` old."""
-        early = self.churn_rate_early * math.exp(-age_days / self.churn_early_days)
-        return float(
-            churn_probability
-            * (self.churn_rate_late + early)
-            * ((1.0 - p) ** self.churn_p_shape + self.churn_rate_best)
-        )
+    def churn_rate(self, p: Number, churn_probability: Number, age_days: Number) -> Number:
+        """Churn hazard per day of users of probability ``p`` whose accounts are ``age_days``
+        old (``age_days`` whole numbers, as floats in an array)."""
+        early = self.churn_rate_early * exact.exp(-(age_days / self.churn_early_days))
+        p_factor = _power(1.0 - p, self.churn_p_shape) + self.churn_rate_best
+        return churn_probability * (self.churn_rate_late + early) * p_factor
+
+    def churn_chance(self, rate: Number, days: Number) -> Number:
+        """Chance to leave over ``days`` days at hazard ``rate`` per day: 1 - e**(-rate days)."""
+        return 1.0 - exact.exp(-(rate * days))
+
+    def sessions_keep_going(self, p: Number, weekend: bool) -> Number:
+        """Chance that an active day holds one more session (a geometric count)."""
+        chance = self.sessions_continue_base + self.sessions_continue_gain * p
+        if weekend:
+            chance = chance * self.weekend_session_factor
+        return chance
+
+    def flows_keep_going(self, p: Number) -> Number:
+        """Chance that a session holds one more flow entry (a geometric count)."""
+        return self.flows_continue_base + self.flows_continue_gain * p
 
     def step_success(self, p: float) -> float:
         return self.step_success_floor + self.step_success_gain * p

@@ -17,6 +17,8 @@ block).  Counter words are ``c0`` (least significant) to ``c3``; key words ``k0`
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import TypeAlias
 
 import numpy as np
@@ -37,6 +39,9 @@ KEY_STEP_1 = 0xBB67AE8584CAA73B
 # eleven work arrays of 16,384 words (1.4 MB) stay within the L2 and L3 caches (53 ns per block;
 # 65,536: 52 ns).  Measured with benchmarks/keyed_draws.py --chunks.
 CHUNK = 16384
+# Up to this many blocks, blocks() computes them with block(), one at a time: about 2.4 µs each,
+# against some 300 µs of fixed cost for the numpy form's ten rounds.
+SCALAR_BELOW = 48
 
 
 def round_keys(k0: int, k1: int) -> tuple[int, ...]:
@@ -123,29 +128,74 @@ def mulhi_into(a: Words, m: int, hi: Words, lo: Words, t1: Words, t2: Words, t3:
     np.add(hi, t1, out=hi)
 
 
+# The two multipliers as a column: both products of a round are one operation on a (2, n) array
+# (the counter words c0 and c2 stacked), so a round is 17 numpy operations instead of 34.
+_MULTIPLIERS = np.array([[MULTIPLIER_0], [MULTIPLIER_1]], dtype=np.uint64)
+_MULTIPLIERS_LO = _MULTIPLIERS & _LOW32
+_MULTIPLIERS_HI = _MULTIPLIERS >> _SHIFT32
+
+
+def _mulhi_pairs(a: Words, hi: Words, lo: Words, t1: Words, t2: Words, t3: Words) -> None:
+    """:func:`mulhi_into` for the stacked words ``a`` (shape (2, n)) and the two multipliers."""
+    np.multiply(a, _MULTIPLIERS, out=lo)
+    np.bitwise_and(a, _LOW32, out=t1)
+    np.right_shift(a, _SHIFT32, out=t2)
+    np.multiply(t1, _MULTIPLIERS_LO, out=t3)
+    np.multiply(t1, _MULTIPLIERS_HI, out=t1)
+    np.multiply(t2, _MULTIPLIERS_HI, out=hi)
+    np.multiply(t2, _MULTIPLIERS_LO, out=t2)
+    np.right_shift(t3, _SHIFT32, out=t3)
+    np.add(t2, t3, out=t2)
+    np.bitwise_and(t2, _LOW32, out=t3)
+    np.add(t1, t3, out=t1)
+    np.right_shift(t2, _SHIFT32, out=t2)
+    np.add(hi, t2, out=hi)
+    np.right_shift(t1, _SHIFT32, out=t1)
+    np.add(hi, t1, out=hi)
+
+
+Schedule = tuple[int, ...]  # round_keys: (k0, k1) of round 0, of round 1, ...
+Runs = Sequence[tuple[int, Schedule]]  # (blocks, their schedule): a schedule per run of blocks
+
+
 def _blocks_into(
     counter: tuple[Words, Words, Words, Words],
-    keys: tuple[int, ...],
-    out: tuple[Words, Words, Words, Words],
+    segments: list[tuple[int, int, list[Words]]],
+    out: Words,
     work: list[Words],
 ) -> None:
-    c0, c1, c2, c3 = (work[i] for i in range(4))
-    for source, target in zip(counter, (c0, c1, c2, c3)):
-        np.copyto(target, source)
-    hi0, lo0, hi1, lo1, t1, t2, t3 = (work[i] for i in range(4, 11))
-    for index, (k0, k1) in enumerate(zip(keys[0::2], keys[1::2])):
-        mulhi_into(c0, MULTIPLIER_0, hi0, lo0, t1, t2, t3)
-        mulhi_into(c2, MULTIPLIER_1, hi1, lo1, t1, t2, t3)
-        np.bitwise_xor(hi1, c1, out=hi1)
-        np.bitwise_xor(hi1, np.uint64(k0), out=hi1)
-        np.bitwise_xor(hi0, c3, out=hi0)
-        np.bitwise_xor(hi0, np.uint64(k1), out=hi0)
-        if index == ROUNDS - 1:
-            for source, target in zip((hi1, lo1, hi0, lo0), out):
-                np.copyto(target, source)
-            return
-        # The new counter is (hi1, lo1, hi0, lo0); the old counter's arrays become scratch.
-        c0, c1, c2, c3, hi0, lo0, hi1, lo1 = hi1, lo1, hi0, lo0, c0, c1, c2, c3
+    """Ten rounds on ``counter`` into ``out`` (shape (4, n)), the blocks ``lo:hi`` of each
+    segment ``(lo, hi, key columns)`` with that key.  The state is two (2, n) arrays: ``a`` =
+    (c0, c2), the words multiplied, and ``b`` = (c1, c3); a round is ``a, b = hi[::-1] ^ b ^ key,
+    lo[::-1]`` with ``hi, lo`` the 128-bit products of ``a``."""
+    a, b, hi, lo, t1, t2, t3 = work
+    a[0], a[1], b[0], b[1] = counter[0], counter[2], counter[1], counter[3]
+    whole = len(segments) == 1
+    for number in range(ROUNDS):
+        _mulhi_pairs(a, hi, lo, t1, t2, t3)
+        np.bitwise_xor(hi[::-1], b, out=a)
+        for start, stop, keys in segments:
+            if whole:
+                np.bitwise_xor(a, keys[number], out=a)
+            else:
+                np.bitwise_xor(a[:, start:stop], keys[number], out=a[:, start:stop])
+        b, lo = lo[::-1], b  # (views: the reversed products are the next b; b's array is scratch)
+    out[0], out[1], out[2], out[3] = a[0], b[0], a[1], b[1]
+
+
+def _runs(keys: Schedule | Runs, n: int) -> list[tuple[int, Schedule]]:
+    """``keys`` as runs: one schedule is one run of every block."""
+    if keys and isinstance(keys[0], int):  # a flat schedule of integers
+        return [(n, keys)]  # type: ignore[list-item]
+    return [(size, tuple(schedule)) for size, schedule in keys]  # type: ignore[misc]
+
+
+@functools.lru_cache(maxsize=256)
+def _key_columns(schedule: Schedule) -> list[Words]:
+    """Each round's key as a column (shape (2, 1)), to xor with the (2, n) state."""
+    return [
+        np.array([[schedule[2 * i]], [schedule[2 * i + 1]]], dtype=np.uint64) for i in range(ROUNDS)
+    ]
 
 
 def blocks(
@@ -153,21 +203,37 @@ def blocks(
     c1: npt.ArrayLike,
     c2: npt.ArrayLike,
     c3: npt.ArrayLike,
-    keys: tuple[int, ...],
+    keys: Schedule | Runs,
 ) -> npt.NDArray[np.uint64]:
     """Philox4x64-10 blocks for arrays of counter words (broadcast together, as ``uint64``):
     an array of shape ``(4, n)`` whose column ``i`` equals ``block(c0[i], c1[i], c2[i], c3[i],
-    keys)``.  The key is one per call: the key schedule is ten pairs of Python integers.
+    keys)``.  ``keys`` is one schedule (:func:`round_keys`: ten pairs of Python integers) for every
+    block, or runs ``(blocks, schedule)`` that cover the blocks in order, so that draws of several
+    purposes share one call: a call has a fixed cost of some 180 numpy operations.
     """
     words = np.broadcast_arrays(*(np.asarray(c, dtype=np.uint64).ravel() for c in (c0, c1, c2, c3)))
     n = words[0].shape[0]
+    runs = _runs(keys, n)
+    if sum(size for size, _ in runs) != n:
+        raise ValueError("the runs of key schedules must cover the blocks")
+    if n <= SCALAR_BELOW:  # a few blocks: the Python form is cheaper than ~180 numpy calls
+        a, b, c, d = (w.tolist() for w in words)
+        schedules = [schedule for size, schedule in runs for _ in range(size)]
+        found = [block(a[i], b[i], c[i], d[i], schedules[i]) for i in range(n)]
+        return np.array(found, dtype=np.uint64).reshape(n, 4).T.copy()
     result = np.empty((4, n), np.uint64)
     width = min(n, CHUNK)
-    work = [np.empty(width, np.uint64) for _ in range(11)]
+    work = [np.empty((2, width), np.uint64) for _ in range(7)]
+    edges = [0]
+    for size, _ in runs:
+        edges.append(edges[-1] + size)
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
-        size = stop - start
-        part = [w[:size] for w in work]
+        segments = [
+            (max(low, start) - start, min(high, stop) - start, _key_columns(schedule))
+            for (low, high), (_, schedule) in zip(zip(edges, edges[1:]), runs)
+            if low < stop and high > start
+        ]
         _blocks_into(
             (
                 words[0][start:stop],
@@ -175,14 +241,9 @@ def blocks(
                 words[2][start:stop],
                 words[3][start:stop],
             ),
-            keys,
-            (
-                result[0, start:stop],
-                result[1, start:stop],
-                result[2, start:stop],
-                result[3, start:stop],
-            ),
-            part,
+            segments,
+            result[:, start:stop],
+            [w[:, : stop - start] for w in work],
         )
     return result
 

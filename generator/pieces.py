@@ -69,18 +69,22 @@ class Pieces:
         self._lengths[first : self._size] = [len(item) for item in new]
         return first
 
-    def add_rows(self, rows: npt.NDArray[np.uint8]) -> int:
+    def add_rows(self, rows: npt.NDArray[np.uint8], padded: bool = False) -> int:
         """Append each row of a 2-d byte array as a piece (fixed-width text made by numpy, such as
-        timestamps), without a Python step per row; returns the id of the first."""
+        timestamps), without a Python step per row; returns the id of the first.  ``padded``:
+        rows of different lengths, each filled up with zero bytes, which are dropped."""
         count, width = rows.shape
-        if width == 0 or (count and (rows[:, -1] == 0).any()):
+        if width == 0 or (count and not padded and (rows[:, -1] == 0).any()):
             raise ValueError("rows must be at least one byte wide and not end with a zero byte")
         # numpy's fixed-width bytes type: rows as bytes objects in one conversion (it drops
-        # trailing zero bytes, which is why a row may not end with one).
+        # trailing zero bytes, which is why an unpadded row may not end with one).
         texts = np.ascontiguousarray(rows).view(f"S{width}").ravel().astype(object)
         first = self._reserve(count)
         self._items[first : self._size] = texts
-        self._lengths[first : self._size] = width
+        if padded:
+            self._lengths[first : self._size] = width - (rows[:, ::-1] != 0).argmax(axis=1)
+        else:
+            self._lengths[first : self._size] = width
         return first
 
     def _reserve(self, count: int) -> int:

@@ -18,7 +18,7 @@ import sys
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .chunks import ChunkResult, Job, Report, generate_chunk
+from .chunks import ChunkResult, Job, Report, generate_chunks, prepare
 from .errors import GeneratorError, OutputError
 from .writers import output_error
 
@@ -48,44 +48,46 @@ def keep_freed_memory() -> None:
     mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_BYTES)
 
 
-def generate_here(job: Job, chunk: int, report: Report) -> ChunkResult:
-    """One chunk in this process; an OSError becomes the run's one message about writing."""
+def generate_here(job: Job, chunks: range, report: Report) -> list[ChunkResult]:
+    """A task (consecutive chunks) in this process; an OSError becomes the run's one message
+    about writing."""
     try:
-        return generate_chunk(job, chunk, report)
+        return generate_chunks(job, chunks, report)
     except OSError as exc:
         raise output_error(job.staging, exc) from None
 
 
 def run_chunks(job: Job, workers: int, on_progress: Report) -> dict[int, ChunkResult]:
     """Generate every chunk of ``job`` with up to ``workers`` processes; results by chunk."""
-    chunks = job.chunks
-    if workers == 1 or len(chunks) == 1:
+    tasks = job.tasks(workers)
+    if workers == 1 or len(tasks) == 1:
         keep_freed_memory()
-        return {chunk: generate_here(job, chunk, on_progress) for chunk in chunks}
+        return {r.chunk: r for task in tasks for r in generate_here(job, task, on_progress)}
     from .clock import formatter
 
     formatter()  # built once here, shared by the forked workers instead of built by each
+    prepare(job)  # (the same: the pilots that size the population, the gaps' table)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context: Any = multiprocessing.get_context(method)
-    tasks = context.SimpleQueue()
-    for chunk in chunks:
-        tasks.put(chunk)
-    count = min(workers, len(chunks))
+    queue = context.SimpleQueue()
+    for task in tasks:
+        queue.put(task)
+    count = min(workers, len(tasks))
     for _ in range(count):
-        tasks.put(None)
+        queue.put(None)
     processes: list[Any] = []
     pipes: dict[Connection, Any] = {}
     try:
         for _ in range(count):
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
-                target=_worker, args=(job, tasks, writer, os.getpid()), daemon=True
+                target=_worker, args=(job, queue, writer, os.getpid()), daemon=True
             )
             process.start()
             writer.close()
             processes.append(process)
             pipes[reader] = process
-        return _collect(pipes, len(chunks), on_progress)
+        return _collect(pipes, len(job.chunks), on_progress)
     finally:
         for process in processes:
             if process.is_alive():
@@ -94,7 +96,7 @@ def run_chunks(job: Job, workers: int, on_progress: Report) -> dict[int, ChunkRe
             process.join()
         for reader in pipes:
             reader.close()
-        tasks.close()
+        queue.close()
 
 
 def _collect(
@@ -119,7 +121,7 @@ def _collect(
                 if kind == "progress":
                     on_progress(*payload)
                 elif kind == "done":
-                    results[payload.chunk] = payload
+                    results.update((result.chunk, result) for result in payload)
                 else:  # "error": the worker's own exception, re-raised here
                     raise payload
             else:
@@ -147,7 +149,7 @@ def _drain(
                 if kind == "progress":
                     on_progress(*payload)
                 elif kind == "done":
-                    results[payload.chunk] = payload
+                    results.update((result.chunk, result) for result in payload)
                 else:
                     raise payload
         except EOFError:
@@ -197,8 +199,8 @@ def _worker(job: Job, tasks: Any, pipe: Connection, parent: int) -> None:
         pipe.send(("progress", (users, events)))
 
     try:
-        while (chunk := tasks.get()) is not None:
-            pipe.send(("done", generate_here(job, chunk, report)))
+        while (task := tasks.get()) is not None:
+            pipe.send(("done", generate_here(job, task, report)))
     except GeneratorError as error:
         pipe.send(("error", error))
     except BaseException as exc:  # anything else still ends the run with one message

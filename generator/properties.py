@@ -9,19 +9,18 @@ that lists events is written on those events only.
 
 :class:`PropertyPlan` holds what the sheet says, precomputed; the walker calls it at each scope's
 moment, and the encoders get, per line, the value index of every column (-1: not on this line).
-The draws of a scope are made in column order, one per column of that scope that is not a
-``with`` column; sheets without brackets draw exactly as before (one per column per flow entry).
+Each column that is not a ``with`` column draws one word per its scope's moment, addressed by the
+column (``sites``: the column's block and lane), and picks its value by rank from it
+(``distributions.Ranked``).
 """
 
 from __future__ import annotations
 
-import random
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
-from .ranks import RankedChoice
+from .distributions import Ranked
 from .spec import EVENT, FLOW, KEY, SESSION, USER, EventsSpec
-from .streams import keyed_uniform
+from .streams import keyed_word
 
 ABSENT = -1  # a column not written on a line
 
@@ -33,7 +32,7 @@ class PropertyPlan:
         columns = events.properties
         self.seed = seed
         self.count = len(columns)
-        self.bounds = [RankedChoice(c.values).bounds for c in columns]
+        self.ranked = [Ranked.by_rank(len(c.values)) for c in columns]
         names = [c.name for c in columns]
         # Columns that draw (not `with` another): their indices, per scope, in column order.
         self.drawn = {
@@ -61,30 +60,30 @@ class PropertyPlan:
 
     # -- the draws of each scope ------------------------------------------------------------------
 
-    def draw_user(self, rng: random.Random) -> tuple[int, ...]:
-        """A user's `[user]` values (one draw per drawing column); -1 for the other columns."""
+    def draw_user(self, word_of: Callable[[int], int]) -> tuple[int, ...]:
+        """A user's `[user]` values (``word_of(column)`` is the column's word); -1 for the other
+        columns."""
         values = [ABSENT] * self.count
         for i in self.drawn[USER]:
-            values[i] = bisect_right(self.bounds[i], rng.random())
+            values[i] = self.ranked[i].index(word_of(i))
         return tuple(values[self.root[i]] if self.scope[i] == USER else ABSENT
                      for i in range(self.count))  # fmt: skip
 
-    def draw(self, scope: str, draw: Callable[[], float]) -> list[int]:
-        """One draw per drawing column of ``scope`` (``session``, ``flow`` or ``event``), in
-        column order: their value indices, in that order."""
-        bounds = self.bounds
-        return [bisect_right(bounds[i], draw()) for i in self.drawn[scope]]
+    def draw(self, scope: str, word_of: Callable[[int], int]) -> list[int]:
+        """The values of the drawing columns of ``scope`` (``session``, ``flow`` or ``event``), in
+        column order, each from its own word ``word_of(column)``."""
+        ranked = self.ranked
+        return [ranked[i].index(word_of(i)) for i in self.drawn[scope]]
+
+    def key_value(self, column: int, key_value: str) -> int:
+        """The value of key-bound ``column`` for one value of its key: the same device has the
+        same value for good (a word that depends only on the seed, the column and the key)."""
+        word = keyed_word(self.seed, self.key_purpose[column], key_value)
+        return self.ranked[column].index(word)
 
     def keyed(self, secondary: Sequence[str]) -> dict[int, int]:
-        """The values of the key-bound columns for the current keys: the same device has the same
-        value for good (a draw that depends only on the seed, the column and the key's value)."""
-        return {
-            i: bisect_right(
-                self.bounds[i],
-                keyed_uniform(self.seed, self.key_purpose[i], secondary[self.key_of[i]]),
-            )
-            for i in self.drawn[KEY]
-        }
+        """The values of the key-bound columns for the current keys."""
+        return {i: self.key_value(i, secondary[self.key_of[i]]) for i in self.drawn[KEY]}
 
     # -- a line's values --------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from . import distributed, layout, output, pool
-from .chunks import Files, Job, merge
+from .chunks import BATCH, ENGINES, Files, Job, merge
 from .clock import DAY_MS, iso
 from .errors import GeneratorError, InputError, UsageError
 from .formats import DEFAULT_FORMAT, FORMATS, check_names, format_named
@@ -70,10 +70,12 @@ class RunConfig:
     max_file_mb: float = DEFAULT_MAX_FILE_MB
     chunk_users: int = DEFAULT_CHUNK_USERS  # users per chunk (one events file each)
     dask: str | None = None  # a Dask scheduler's address: generate the chunks on its workers
+    engine: str = BATCH  # "batch" or "plain" (the reference model): never changes the output
 
     def check(self) -> None:
         """Refuse a value outside the bounds the flags have (``limits``)."""
         format_named(self.format)
+        check_engine(self.engine)
         check_users(self.users)
         check_days(self.days)
         check_seed(self.seed)
@@ -104,6 +106,12 @@ class ContinueConfig:
     gzip: bool | None = None
     max_file_mb: float | None = None
     dask: str | None = None
+    engine: str = BATCH
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,7 @@ def carry_on(request: ContinueConfig, progress: ProgressCallback | None = None) 
     and states as one longer run, for the same users (README, *Continuing a run*).
     """
     check_workers(request.workers)
+    check_engine(request.engine)
     plan = _Continue(request)
     stats, files = _carry_out(plan, request.workers, request.dask, progress)
     return RunResult(plan.config, plan.product, stats, files, plan.number)
@@ -330,6 +339,7 @@ class _NewRun:
             format=config.format,
             compress=config.gzip,
             max_bytes=max_file_bytes(config.max_file_mb),
+            engine=config.engine,
         )
 
     def nothing(self) -> WalkStats:
@@ -417,6 +427,7 @@ class _Continue:
             saved_users=previous.users_total,
             since_ms=previous.end_ms - 1,
             new_window_ms=config.end_ms - previous.end_ms,
+            engine=config.engine,
         )
 
     def nothing(self) -> WalkStats:
@@ -540,6 +551,7 @@ def _continued_config(request: ContinueConfig, record: RunRecord) -> RunConfig:
         max_file_mb=record.max_file_mb if request.max_file_mb is None else request.max_file_mb,
         chunk_users=record.chunk_users,
         dask=request.dask,
+        engine=request.engine,
     )
     config.check()
     return config

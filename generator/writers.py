@@ -16,11 +16,15 @@ from collections.abc import Iterable
 from errno import EDQUOT, EFBIG, ELOOP, ENOSPC, EROFS
 from typing import IO
 
+import numpy as np
+
 from .errors import OutputError
 from .formats import Framing
 from .layout import TEMP_SUFFIX, events_name
+from .pieces import Lines
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BUFFER_BYTES = 64 << 10
 
 
 # Opened for writing without following a link at the final name, truncating what was there.
@@ -53,9 +57,11 @@ class AtomicFile:
             descriptor = os.open(self.temp, _OPEN_FLAGS, 0o666)
         except OSError as exc:
             raise output_error(path, exc) from None
-        self.handle: IO[bytes] = os.fdopen(descriptor, "wb", buffering=1 << 20)
+        # A small buffer: writes come in pieces of a megabyte or more, and a worker keeps a few
+        # files of each chunk of its task open at once.
+        self.handle: IO[bytes] = os.fdopen(descriptor, "wb", buffering=BUFFER_BYTES)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         try:
             self.handle.write(data)
         except OSError as exc:
@@ -96,7 +102,7 @@ class GzipAtomicFile(AtomicFile):
             filename="", mode="wb", fileobj=self.handle, compresslevel=6, mtime=0
         )
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         try:
             self._zip.write(data)
         except OSError as exc:
@@ -154,7 +160,7 @@ class EventFiles:
         self._content = 0
         self._put(self.framing.head)
 
-    def _put(self, data: bytes) -> None:
+    def _put(self, data: bytes | memoryview) -> None:
         if data:
             self._file.write(data)
             self._content += len(data)
@@ -185,6 +191,36 @@ class EventFiles:
                 self._open()
             self._put(gap + piece if self._events else piece)
             self._events += 1
+
+    def write_lines(self, lines: Lines) -> None:
+        """Events as the batch engine makes them: each line followed by the framing's separator
+        (``batchlines``).  The same files as :meth:`write` with the same events: a line goes into
+        the current file if it is the file's first or the file stays within ``max_bytes``."""
+        gap = len(self.framing.separator)
+        closing = len(self.framing.tail)
+        data = memoryview(lines.data)
+        ends = lines.ends
+        count = len(ends)
+        line = 0
+        while line < count:
+            begin = int(ends[line - 1]) if line else 0
+            fresh = self._events == 0
+            # Lines line..last fit when content + (ends[last] - begin) (less one separator in a
+            # fresh file, which has none before its first line) + closing stays within the limit.
+            room = self.max_bytes - closing - self._content + begin + (gap if fresh else 0)
+            last = int(np.searchsorted(ends, room, side="right")) - 1
+            if fresh:
+                last = max(last, line)
+            elif last < line:
+                self._close_current()
+                self._sequence += 1
+                self._open()
+                continue
+            if not fresh:
+                self._put(self.framing.separator)
+            self._put(data[begin : int(ends[last]) - gap])
+            self._events += last + 1 - line
+            line = last + 1
 
     def close(self) -> list[tuple[str, int]]:
         """Finish the current file; return every file written, (name, size on disk)."""

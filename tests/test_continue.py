@@ -26,8 +26,8 @@ from generator.clock import DAY_MS
 from generator.formats import FORMATS
 from generator.layout import STAGING
 from generator.params import Params
+from generator.population import Population
 from generator.record import UserNames, read_user, user_bytes
-from generator.users import Population
 from generator.walker import Walker, WalkStats
 from tests.helpers import (
     SMALL_CHUNKS,
@@ -202,6 +202,28 @@ def test_command_line_continue(tmp_path, capsys) -> None:
     assert f"seed {SEED}" in out.lower() and "2026-11-25T00:00:00.000Z" in out
     assert main(["--continue", "--force", "--output", folder]) == 2
     assert main(["--continue"]) == 2
+
+
+@pytest.mark.parametrize("model", [None, 2])
+def test_a_run_of_another_user_model_is_not_continued(tmp_path, capsys, model) -> None:
+    """A run of the first edition (no "model") or of model 2 (streams per user-day, not draws by
+    address: its saved days cannot be replayed) is refused, naming the models, folder untouched."""
+    folder = os.path.join(tmp_path, "out")
+    first_run(folder, users=10)
+    path = os.path.join(folder, "config", "run.json")
+    with open(path, "rb") as handle:
+        record = orjson.loads(handle.read())
+    if model is None:
+        del record["model"]
+    else:
+        record["model"] = model
+    with open(path, "wb") as handle:
+        handle.write(orjson.dumps(record))
+    before = tree_bytes(folder)
+    assert main(["--continue", "--output", folder, "--end", "2026-11-25"]) == 2
+    err = capsys.readouterr().err
+    assert f"model {model or 1}; this generator has model 3" in err and "start a new run" in err
+    assert tree_bytes(folder) == before
 
 
 def test_a_continue_on_an_empty_folder_is_refused(tmp_path, capsys) -> None:

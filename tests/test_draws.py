@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.draws import Draws, purpose_id, unit, units
+from generator.draws import Draws, blocks_of, purpose_id, unit, units
 from generator.limits import MAX_SEED
+from generator.philox import CHUNK
 
 SEED = st.integers(0, MAX_SEED)
 USER = st.integers(0, 2**64 - 1)
@@ -151,3 +152,40 @@ def test_fractional_indices_are_refused() -> None:
         Draws(1, "user").blocks(np.array([1.5]))
     with pytest.raises(ValueError, match="whole numbers"):
         Draws(1, "user").blocks(0, np.array([1.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    SEED,
+    st.lists(
+        st.tuples(PURPOSE, st.lists(ADDRESS, min_size=0, max_size=30)), min_size=1, max_size=5
+    ),
+)
+def test_several_purposes_in_one_call_are_each_purposes_own_blocks(
+    seed: int, requests: list[tuple[str, list[tuple[int, ...]]]]
+) -> None:
+    """``blocks_of`` (a schedule per run of blocks, one Philox call) gives every address the
+    block of its own purpose, whether the call takes the Python form (a few blocks) or numpy's."""
+    asked = []
+    for purpose, addresses in requests:
+        draws = Draws(seed, purpose)
+        fields = [np.array([a[i] for a in addresses], dtype=np.int64 if i == 1 else np.uint64)
+                  for i in range(6)]  # fmt: skip
+        asked.append((draws, draws.counters(*fields), addresses))
+    found = blocks_of([(draws, counter) for draws, counter, _ in asked])
+    for (draws, _, addresses), words in zip(asked, found):
+        assert words.shape == (4, len(addresses))
+        for column, address in enumerate(addresses):
+            assert tuple(int(w) for w in words[:, column]) == draws.block(*address)
+
+
+def test_a_large_call_crosses_passes_with_its_schedules_in_order() -> None:
+    """Runs of schedules that straddle the numpy form's passes of CHUNK blocks."""
+    first, second = Draws(3, "a"), Draws(3, "b")
+    sizes = (CHUNK - 5, 17, CHUNK + 3)
+    requests = [
+        (draws, draws.counters(np.arange(size, dtype=np.int64), 7, 1, 2, 3, 4))
+        for draws, size in zip((first, second, first), sizes)
+    ]
+    for (draws, counter), words in zip(requests, blocks_of(requests)):
+        assert (words == draws.blocks(counter[0], 7, 1, 2, 3, 4)).all()

@@ -61,13 +61,26 @@ def test_a_run_given_by_flags_never_loads_the_question_libraries(tmp_path) -> No
 # Each module of the core belongs to a layer and imports only from its own layer or the ones above
 # it in this list (README, Development: the picture of the modules).
 LAYERS = (
-    ("base", ("errors", "clock", "isotime", "limits", "params", "philox")),
+    ("base", ("errors", "clock", "isotime", "limits", "exact", "params", "philox")),
     ("inputs", ("csvtext", "spec", "headers", "localtime", "loaders")),
     (
         "model",
-        ("ranks", "streams", "draws", "distributions", "funnels", "properties", "users", "walker"),
+        (
+            "ranks",
+            "streams",
+            "draws",
+            "distributions",
+            "sites",
+            "funnels",
+            "properties",
+            "users",
+            "lives",
+            "population",
+            "walker",
+            "batch",
+        ),
     ),
-    ("output", ("layout", "encoders", "pieces", "formats", "writers", "output")),
+    ("output", ("layout", "encoders", "pieces", "batchlines", "formats", "writers", "output")),
     ("run", ("record", "chunks", "pool", "distributed", "runner", "estimate", "check")),
     (
         "delivery",

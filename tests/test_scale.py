@@ -158,7 +158,7 @@ def test_the_walker_builds_the_same_lines_as_the_encoder_would() -> None:
     from generator.encoders import FlatJsonEncoder
     from generator.loaders import load_product
     from generator.params import Params
-    from generator.users import Population
+    from generator.population import Population
     from generator.walker import Walker, WalkStats
 
     class CallsPerLine(FlatJsonEncoder):

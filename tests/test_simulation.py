@@ -9,22 +9,24 @@ dozen times per user, users cancelled and kept ordering, no session crossed midn
 from __future__ import annotations
 
 import math
-import random
 import statistics
 from collections import Counter, defaultdict
 
+import numpy as np
 import orjson
 import pytest
 
 from generator.clock import DAY_MS, HOUR_MS, parse_iso
 from generator.encoders import FlatJsonEncoder
 from generator.params import Params
+from generator.population import Population
 from generator.spec import FINAL, FIRST, ONCE, Column, Flow, FlowsSpec, LookupSpec, Product
-from generator.users import Life, Population, UserState
+from generator.users import Life, UserState
 from generator.walker import Walker, WalkStats
 from tests.helpers import END_MS, read_events, simple_product
 
 IDLE_MS = 30 * 60 * 1000
+MONDAY = 7 * 2900 - 3  # an epoch day that is a Monday
 
 
 def walk(product, users: int, seed: int = 11, on_break=None, params: Params | None = None):
@@ -316,21 +318,26 @@ def test_churn_hazard_is_highest_in_the_first_days() -> None:
 
 
 def test_life_follows_the_documented_formulas() -> None:
-    """``Life`` writes out ``Params.streak_active`` and ``Params.churn_rate`` for speed: the same
-    law, checked by drawing many next days and churns for a few users."""
+    """``Life`` decides the next active day with integer thresholds (no ``log``): the same law as
+    a draw per day, checked by drawing many next days and churns for a few users."""
     params = Params()
     life = Life(params)
+    words = np.random.default_rng(3).integers(0, 2**64, size=(20000, 4), dtype=np.uint64)
     for p in (0.05, 0.5, 0.95):
         gaps: Counter[int] = Counter()
         churned = 0
-        rng = random.Random(3)
-        for _ in range(20000):
+        for row in words.tolist():
             user = UserState(0, "u", p, 0.8, 0, (), [], skip_days_counter=0)
-            life.after_active_day(user, 7 * 2900, 7 * 2900 - 10, rng)  # a Monday, 10 days old
-            gaps[user.next_day - 7 * 2900] += 1
+            life.after_active_day(user, MONDAY, MONDAY - 10, tuple(row))  # 10 days old
+            gaps[user.next_day - MONDAY] += 1
             churned += user.churned
         a = params.streak_active(p, weekend=False)
         assert gaps[1] / 20000 == pytest.approx(a, abs=0.015)
+        # Saturday (day 5 after a Monday) is active with a times the weekend factor, once the
+        # four weekdays before it were quiet.
+        quiet4 = (1 - a) ** 4
+        saturday = quiet4 * params.streak_active(p, weekend=True)
+        assert gaps[5] / 20000 == pytest.approx(saturday, abs=0.01)
         expected = statistics.mean(
             1 - math.exp(-params.churn_rate(p, 0.8, 10) * g) for g in gaps.elements()
         )
