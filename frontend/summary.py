@@ -249,10 +249,12 @@ def funnels_table(result: RunResult, width: int) -> RenderableType:
 
 
 def users_line(result: RunResult) -> Text:
+    """A continue walks the run's users on (and any who join): they are in the run, not created."""
     stats = result.stats
+    made = "in the run" if result.continue_number else "created"
     return Text.assemble(
         ("Users ", "bold"),
-        f"{stats.users:,} created, {stats.users_with_events:,} with events; ",
+        f"{stats.users:,} {made}, {stats.users_with_events:,} with events; ",
         ("churned ", "bold"),
         f"{stats.churned:,} ({percent(stats.churned, stats.users)}), "
         f"still active {stats.users - stats.churned:,}",

@@ -3,10 +3,10 @@
 A calibration generates the run's own first :data:`~generator.limits.CALIBRATION_USERS` users (its
 sheet, seed, format and window) with the batch engine, in memory, and scales what they made to the
 run's number of users.  A user's events depend only on the seed and its number, so a run no larger
-than the calibration is estimated exactly, and a larger one from a sample of itself: within a few
-percent for the examples' heavy-tailed users (README, *Before it starts*).  Time is measured
-only when the caller passes a ``timer`` (the core never reads the clock itself); it is the
-calibration's time per user, times the users, divided among the workers that will share them.
+than the calibration is estimated exactly, and a larger one from a sample of itself: within a
+few percent for the examples' heavy-tailed users (README, *The estimate and the disk*).  Time is
+measured only when the caller passes a ``timer`` (the core never reads the clock itself); it is
+the calibration's time per user, times the users, divided among the workers that share them.
 
 A continue is estimated from the run it carries on: the events it wrote per day of its window so
 far, times the days to add, at the bytes per event of its files.

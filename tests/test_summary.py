@@ -273,6 +273,10 @@ def test_a_continue_of_a_few_events_shows_only_what_happened(
     result.stats = stats
     shown = render(result)
     assert "Wrote 1 event for 5 users into" in shown
+    assert "Users 5 created, 0 with events" in shown
+    result.continue_number = 1  # a continue walks the run's users on: none is created
+    shown = render(result)
+    assert "Users 5 in the run, 0 with events" in shown and "created" not in shown
     assert re.search(r"Browse Menu\s+1\s+100.0%", shown)
     assert f"no events of {len(names) - 1} other kinds" in shown
     assert "App Open" not in shown and "Funnels: no flow was entered" in shown
