@@ -1088,14 +1088,12 @@ class BatchWalker:
         props = self.properties
         table = batch.keyed
         if table.shape[0] < len(batch.devices):
-            more = [
-                [props.key_value(column, keys[props.key_of[column]])
-                 for column in props.drawn[KEY]]
-                for keys in batch.devices[table.shape[0] :]
-            ]  # fmt: skip
-            table = batch.keyed = np.concatenate(
-                (table.reshape(-1, len(props.drawn[KEY])), np.array(more, dtype=np.int64))
-            )
+            devices = batch.devices[table.shape[0] :]
+            more = np.empty((len(devices), len(props.drawn[KEY])), dtype=np.int64)
+            for position, column in enumerate(props.drawn[KEY]):
+                key = props.key_of[column]
+                more[:, position] = props.key_values(column, [keys[key] for keys in devices])
+            table = batch.keyed = np.concatenate((table.reshape(-1, more.shape[1]), more))
         return table
 
     def _write(
