@@ -331,6 +331,33 @@ def _count_into(counts: dict[int, int], days: Ints) -> None:
         counts[int(day)] = counts.get(int(day), 0) + int(number)
 
 
+def _distinct(codes: Ints) -> Ints:
+    """``np.unique(codes)`` for non-negative codes, by marking them in a table when the table is
+    small beside the codes (no sort, no hash)."""
+    if not codes.size:
+        return codes
+    top = int(codes.max()) + 1
+    if int(codes.min()) < 0 or top > 8 * codes.size + 65536:
+        return np.unique(codes)
+    seen = np.zeros(top, dtype=np.bool_)
+    seen[codes] = True
+    return np.flatnonzero(seen).astype(codes.dtype, copy=False)
+
+
+def _distinct_sorted(codes: Ints) -> Ints:
+    """``np.unique(codes)`` for codes that are already in order (the values where they change);
+    codes out of order are sorted as ``np.unique`` would."""
+    if codes.size < 2:
+        return codes
+    step = np.diff(codes)
+    if (step < 0).any():
+        return np.unique(codes)
+    keep = np.empty(codes.size, dtype=np.bool_)
+    keep[0] = True
+    np.greater(step, 0, out=keep[1:])
+    return codes[keep]
+
+
 def _cat(parts: list[Any], shape: tuple[int, ...], dtype: type) -> Any:
     """The parts one after another (an empty array of ``shape`` after the first axis if none);
     the list is emptied, so that the parts and the whole are not all held at once."""
@@ -587,7 +614,7 @@ class BatchWalker:
         if not written.funnels.size:
             return
         n_steps = written.funnels.size
-        codes = np.unique(np.concatenate(written.reached))  # (user, step) pairs, once each
+        codes = _distinct(np.concatenate(written.reached))  # (user, step) pairs, once each
         users = np.bincount(codes % n_steps, minlength=n_steps)
         flat, flat_users = written.funnels.tolist(), users.tolist()
         for flow, start in enumerate(self.step_offsets.tolist()):
@@ -1061,14 +1088,12 @@ class BatchWalker:
         props = self.properties
         table = batch.keyed
         if table.shape[0] < len(batch.devices):
-            more = [
-                [props.key_value(column, keys[props.key_of[column]])
-                 for column in props.drawn[KEY]]
-                for keys in batch.devices[table.shape[0] :]
-            ]  # fmt: skip
-            table = batch.keyed = np.concatenate(
-                (table.reshape(-1, len(props.drawn[KEY])), np.array(more, dtype=np.int64))
-            )
+            devices = batch.devices[table.shape[0] :]
+            more = np.empty((len(devices), len(props.drawn[KEY])), dtype=np.int64)
+            for position, column in enumerate(props.drawn[KEY]):
+                key = props.key_of[column]
+                more[:, position] = props.key_values(column, [keys[key] for keys in devices])
+            table = batch.keyed = np.concatenate((table.reshape(-1, more.shape[1]), more))
         return table
 
     def _write(
@@ -1167,7 +1192,11 @@ class BatchWalker:
         day = events.ms // DAY_MS
         first_day = int(day.min())
         span = int(day.max()) - first_day + 1
-        pairs = np.unique(events.user.astype(np.int64) * span + (day - first_day))
+        # In the order that sorts the events by user (each user's in time order) these codes
+        # come sorted, so that their distinct values are where they change.
+        pairs = _distinct_sorted(
+            (events.user.astype(np.int64) * span + (day - first_day))[events.order]
+        )
         owner, seen = pairs // span, pairs % span + first_day
         new_user = np.ones(pairs.size, dtype=np.bool_)
         new_user[1:] = owner[1:] != owner[:-1]
@@ -1175,7 +1204,8 @@ class BatchWalker:
         _count_into(stats.daily_active, seen)
         week = seen - (seen + 3) % 7 - (first_day - 6)  # Monday's day, from a week before
         _count_into(
-            stats.weekly_active, np.unique(owner * (span + 6) + week) % (span + 6) + first_day - 6
+            stats.weekly_active,
+            _distinct_sorted(owner * (span + 6) + week) % (span + 6) + first_day - 6,
         )
         signup_of = seen[new_user]
         joined = joins_here[owner[new_user]]

@@ -22,8 +22,11 @@ Each line ends with the format's separator, as ``writers.EventFiles.write_lines`
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from .batch import Events, Slice
 from .encoders import (
@@ -155,11 +158,19 @@ class BatchLines:
         """The session's piece, and its dedup id tail."""
         raise NotImplementedError
 
+    first_key_comma = True  # a comma before the first secondary key too
+
     def device_text(self, keys: tuple[str, ...]) -> bytes:
-        secondary = self.product.events.secondary_keys
-        return "".join(
-            "," + json_text(k) + ":" + json_text(v) for k, v in zip(secondary, keys)
-        ).encode()
+        """The device's secondary keys, each after its field name (``,"name":``, made once)."""
+        return b"".join([name + orjson.dumps(v) for name, v in zip(self.key_names, keys)])
+
+    @functools.cached_property
+    def key_names(self) -> tuple[bytes, ...]:
+        keys = self.product.events.secondary_keys
+        names = [("," + json_text(k) + ":").encode() for k in keys]
+        if names and not self.first_key_comma:
+            names[0] = names[0][1:]
+        return tuple(names)
 
     def time_rows(self, ms: Ints) -> Rows:
         """Each event's own text after its event piece (or before it), with the separator if it
@@ -331,6 +342,7 @@ class _ToolLines(BatchLines):
 
 class AmplitudeLines(_ToolLines):
     slots = ("head", "columns", "user tail", "id", "tail", "event", "time")
+    first_key_comma = False  # the first secondary key opens the event's properties
 
     def encoder(self, product: Product, seed: int) -> _ToolEncoder:
         return AmplitudeEncoder(product, seed)
@@ -347,10 +359,6 @@ class AmplitudeLines(_ToolLines):
         return (str(start_ms) + ',"event_properties":{').encode(), uuid7_tail(
             self.seed, session_id
         ).encode()
-
-    def device_text(self, keys: tuple[str, ...]) -> bytes:
-        secondary = self.product.events.secondary_keys
-        return ",".join(json_text(k) + ":" + json_text(v) for k, v in zip(secondary, keys)).encode()
 
     def column_base(self, column: int) -> int:
         """Without secondary keys the first property written opens the object: no comma (a

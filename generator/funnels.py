@@ -60,6 +60,7 @@ class FlowPlan:
     """Everything the walker needs to know about the flows, precomputed from the sheet."""
 
     def __init__(self, product: Product, params: Params) -> None:
+        self.product = product
         self.params = params
         index = {name: i for i, name in enumerate(product.events.events)}
         flows = product.flows.flows
@@ -114,8 +115,16 @@ class FlowPlan:
 
     @functools.cached_property
     def levels(self) -> LevelTables:
-        """Every table that depends on p, per level of p (:func:`p_level`)."""
-        return LevelTables(self)
+        """Every table that depends on p, per level of p (:func:`p_level`): built once per
+        process for a sheet and parameters, whichever plan asks first (a run's pilots, each task
+        of the batch engine and the plain model each have a plan; 256 levels take some 8 ms)."""
+        key = (self.product, self.params)
+        found = _LEVEL_TABLES.get(key)
+        if found is None:
+            if len(_LEVEL_TABLES) >= _LEVEL_TABLES_KEPT:
+                _LEVEL_TABLES.clear()
+            found = _LEVEL_TABLES[key] = LevelTables(self)
+        return found
 
     def final_terms(self, p: float, chances: list[tuple[float, ...]]) -> tuple[float, float]:
         """What :func:`final_exit` needs for a user of probability ``p``, computed once per level
@@ -178,6 +187,10 @@ class FlowPlan:
         return plans
 
 
+_LEVEL_TABLES: dict[tuple[Product, Params], LevelTables] = {}
+_LEVEL_TABLES_KEPT = 4
+
+
 class LevelTables:
     """The step chances and the ``final`` flows' terms for each level of p, as arrays (the batch
     engine indexes them with arrays of levels; the plain model with one level)."""
@@ -194,6 +207,8 @@ class LevelTables:
             for flow, row in enumerate(chances):
                 self.chances[level, flow, : len(row)] = row
             self.after_first[level], self.entries[level] = plan.final_terms(level_p(level), chances)
+        for table in (self.chances, self.after_first, self.entries):
+            table.flags.writeable = False  # shared by every plan of the sheet in the process
 
 
 def final_exit(after_first: Number, entries: Number, start: Number) -> Number:

@@ -11,6 +11,8 @@ table of digit pairs and a few integer operations per event.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -98,17 +100,33 @@ def _put_date(out: npt.NDArray[np.uint8], day: Ints) -> None:
 
 
 def _put_time(out: npt.NDArray[np.uint8], column: int, rest: Ints) -> None:
-    seconds = rest // 1000
-    minutes = seconds // 60
-    milli = rest % 1000
-    _put2(out, column, minutes // 60)
-    _put2(out, column + 3, minutes % 60)
-    _put2(out, column + 6, seconds % 60)
-    _put2(out, column + 9, milli // 10)
-    out[:, column + 11] = milli % 10 + _ZERO
-    out[:, column + 2] = out[:, column + 5] = ord(":")
+    """``HH:MM:SS.mmmZ`` of times of day into ``out[:, column:column + 13]``: the 8 bytes of the
+    second and the 4 of the millisecond from tables, one gather each (integer division is the
+    slow step of numpy, so there is one: seconds and milliseconds)."""
+    seconds, milli = np.divmod(rest, 1000)
+    out[:, column : column + 8].view(np.uint64)[:, 0] = _second_texts()[seconds]
     out[:, column + 8] = ord(".")
-    out[:, column + 12] = ord("Z")
+    out[:, column + 9 : column + 13].view(np.uint32)[:, 0] = _milli_texts()[milli]
+
+
+@functools.cache
+def _second_texts() -> npt.NDArray[np.uint64]:
+    """``HH:MM:SS`` of each second of a day (86,400), 8 ASCII bytes each, in memory order."""
+    second = np.arange(86_400, dtype=np.int64)
+    minutes = second // 60
+    rows = np.empty((second.size, 8), dtype=np.uint8)
+    _put2(rows, 0, minutes // 60)
+    _put2(rows, 3, minutes % 60)
+    _put2(rows, 6, second % 60)
+    rows[:, 2] = rows[:, 5] = ord(":")
+    return rows.view(np.uint64).ravel()
+
+
+@functools.cache
+def _milli_texts() -> npt.NDArray[np.uint32]:
+    """``mmmZ`` of each millisecond of a second (1,000), 4 ASCII bytes each, in memory order."""
+    text = "".join(f"{n:03d}Z" for n in range(1000)).encode()
+    return np.frombuffer(text, dtype=np.uint32).copy()
 
 
 def date_bytes(days: npt.ArrayLike) -> npt.NDArray[np.uint8]:
@@ -142,10 +160,19 @@ def iso_bytes(ms: npt.ArrayLike, tail: bytes = b"") -> npt.NDArray[np.uint8]:
     first = int(day.min()) if day.size else 0
     span = int(day.max()) - first + 1 if day.size else 0
     if span <= day.size:  # a batch covers a few days: compute each date once, then copy rows
-        out[:, :DATE_WIDTH] = date_bytes(np.arange(first, first + span))[day - first]
+        dates = date_bytes(np.arange(first, first + span))
+        head = np.ascontiguousarray(dates[:, :8]).view(np.uint64)[:, 0]  # "YYYY-MM-"
+        mday = np.ascontiguousarray(dates[:, 8:10]).view(np.uint16)[:, 0]  # "DD"
+        which = day - first
+        out[:, :8].view(np.uint64)[:, 0] = head[which]
+        out[:, 8:10].view(np.uint16)[:, 0] = mday[which]
+        out[:, 10] = ord("T")
     else:
         _put_date(out, day)
     _put_time(out, DATE_WIDTH, moments - day * DAY_MS)
-    if tail:
+    if len(tail) <= 8:  # a column at a time: several times faster than a broadcast row
+        for position, byte in enumerate(tail, start=DATE_WIDTH + TIME_WIDTH):
+            out[:, position] = byte
+    else:
         out[:, DATE_WIDTH + TIME_WIDTH :] = np.frombuffer(tail, dtype=np.uint8)
     return out

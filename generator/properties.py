@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from .distributions import Ranked
 from .spec import EVENT, FLOW, KEY, SESSION, USER, EventsSpec
-from .streams import keyed_word
+from .streams import keyed_word, keyed_words
 
 ABSENT = -1  # a column not written on a line
 
@@ -80,6 +83,11 @@ class PropertyPlan:
         same value for good (a word that depends only on the seed, the column and the key)."""
         word = keyed_word(self.seed, self.key_purpose[column], key_value)
         return self.ranked[column].index(word)
+
+    def key_values(self, column: int, key_values: Sequence[str]) -> npt.NDArray[np.intp]:
+        """:meth:`key_value` for many values of the key at once (the batch engine's form)."""
+        words = keyed_words(self.seed, self.key_purpose[column], key_values)
+        return self.ranked[column].indices(np.array(words, dtype=np.uint64))
 
     def keyed(self, secondary: Sequence[str]) -> dict[int, int]:
         """The values of the key-bound columns for the current keys."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 
 
 def keyed_word(seed: int, purpose: str, value: str) -> int:
@@ -16,6 +17,18 @@ def keyed_word(seed: int, purpose: str, value: str) -> int:
     machine.  What a key-bound property is for one value of its key (a device has one platform)."""
     material = f"{seed}:{purpose}:{value}".encode()
     return int.from_bytes(hashlib.blake2b(material, digest_size=8).digest(), "little")
+
+
+def keyed_words(seed: int, purpose: str, values: Sequence[str]) -> list[int]:
+    """:func:`keyed_word` for many values of one purpose: the same words, the common start of
+    the hashed text hashed once."""
+    start = hashlib.blake2b(f"{seed}:{purpose}:".encode(), digest_size=8)
+    found = []
+    for value in values:
+        hasher = start.copy()
+        hasher.update(value.encode())
+        found.append(int.from_bytes(hasher.digest(), "little"))
+    return found
 
 
 def new_seed(entropy: random.Random | None = None) -> int:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from generator import RunConfig, generate, parse_iso
 from generator import chunks as chunks_module
+from generator.batch import _distinct, _distinct_sorted
 from generator.clock import DAY_MS
 from generator.formats import FORMATS, JSON_ARRAY, JSON_LINES, Framing
 from generator.funnels import FlowPlan
@@ -396,3 +397,15 @@ def test_uuids_made_in_arrays_are_the_ones_made_one_at_a_time(pairs: list[tuple[
     high = np.array([h for h, _ in pairs], dtype=np.uint64)
     low = np.array([w for _, w in pairs], dtype=np.uint64)
     assert uuid_texts(high, low) == [uuid_text(h, w) for h, w in pairs]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**40), max_size=60), st.booleans())
+def test_distinct_codes_are_numpys_unique(codes: list[int], ordered: bool) -> None:
+    """The statistics' shortcuts for ``np.unique``: by a table (small codes) or by where sorted
+    codes change; codes out of order, or too spread out for a table, take ``np.unique``."""
+    array = np.array(sorted(codes) if ordered else codes, dtype=np.int64)
+    small = array % 97
+    assert _distinct(array).tolist() == np.unique(array).tolist()
+    assert _distinct(small).tolist() == np.unique(small).tolist()
+    assert _distinct_sorted(array).tolist() == np.unique(array).tolist()

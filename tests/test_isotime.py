@@ -95,3 +95,6 @@ def test_a_batch_within_a_few_days_gets_the_same_text_as_one_at_a_time() -> None
     times = np.arange(-2 * 86_400_000, 86_400_000, 86_399)  # about 3,500 times over three days
     assert iso_bytes(times).view("S24").ravel().tolist() == [iso(int(ms)).encode() for ms in times]
     assert iso_bytes(times, b'"}\n')[:, 24:].tobytes() == b'"}\n' * len(times)
+    long_tail = b'","extra":"0123456789"}\n'  # written as a row, not a column at a time
+    assert iso_bytes(times[:50], long_tail)[:, 24:].tobytes() == long_tail * 50
+    assert iso_bytes(times[:50], long_tail)[:, :24].tobytes() == iso_bytes(times[:50]).tobytes()

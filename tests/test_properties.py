@@ -11,8 +11,12 @@ from typing import Any
 
 import pytest
 
+from generator.loaders import load_product
+from generator.properties import PropertyPlan
 from generator.ranks import rank_weights
-from tests.helpers import SMALL_CHUNKS, read_events, read_json, run_examples
+from generator.spec import KEY
+from generator.streams import keyed_word, keyed_words
+from tests.helpers import ROOT, SMALL_CHUNKS, read_events, read_json, run_examples
 
 USERS = 400
 RECIPE_EVENTS = {"View Recipe", "Add To Cart", "Rate Recipe", "Share Recipe"}
@@ -157,3 +161,16 @@ def test_an_event_property_is_drawn_for_every_event(tmp_path: Any) -> None:
     assert varied > 0.5, "a value per event varies inside a flow entry"
     moods = Counter(e["mood"] for e in events)
     assert moods["calm"] / len(events) == pytest.approx(0.6, abs=0.02)
+
+
+def test_key_bound_values_in_bulk_are_the_ones_made_one_at_a_time() -> None:
+    """The batch engine's ``key_values`` (the hashed text's start hashed once, values by rank in
+    an array) gives each device what ``key_value`` gives it alone."""
+    names = ("events.csv", "flows.csv", "lookup_table.csv")
+    product = load_product(*(os.path.join(ROOT, "examples", name) for name in names))
+    plan = PropertyPlan(product.events, 11)
+    keys = [f"device-{n}" for n in range(300)] + ["", "é ü", "a:b"]
+    assert plan.drawn[KEY], "examples/ has a key-bound column"
+    for column in plan.drawn[KEY]:
+        assert plan.key_values(column, keys).tolist() == [plan.key_value(column, k) for k in keys]
+    assert keyed_words(3, "x", keys) == [keyed_word(3, "x", k) for k in keys]
