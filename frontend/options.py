@@ -223,7 +223,7 @@ class _State:
     free: int | None = None
     walked: int | None = None  # the users a continue offered at the folder question walks on
     # The run's seed when none is given, chosen at once: the estimate calibrates on the run's own
-    # first users (the same seed), so a run of up to CALIBRATION_USERS is estimated exactly.
+    # first users (the same seed): a run of CALIBRATION_USERS, the default, is estimated exactly.
     chosen_seed: int = field(default_factory=new_seed)
 
     def config(self, users: int | None = None, end_ms: int | None = None) -> RunConfig:
@@ -263,7 +263,8 @@ class _State:
                config.gzip, config.days)  # fmt: skip
         if self.calibration is None or self.calibration[0] != key:
             config.check()  # the bounds (a window before 1900, say) before anything runs
-            # Users still to be asked: the full calibration, while the person reads the question.
+            # Users still to be asked: the full calibration, while the person reads the question;
+            # users given by a flag: a twentieth of them (the estimate must not cost the run much).
             sample = None if users else CALIBRATION_USERS
             self.calibration = (key, calibrate(config, self.product, None, self.timer, sample))
         return self.calibration[1]

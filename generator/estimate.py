@@ -1,10 +1,12 @@
 """What a run will cost before it is paid: events, bytes on disk and time, from a calibration.
 
-A calibration generates the run's own first :data:`~generator.limits.CALIBRATION_USERS` users (its
-sheet, seed, format and window) with the batch engine, in memory, and scales what they made to the
-run's number of users.  A user's events depend only on the seed and its number, so a run no larger
-than the calibration is estimated exactly, and a larger one from a sample of itself: within a
-few percent for the examples' heavy-tailed users (README, *The estimate and the disk*).  Time is
+A calibration generates the run's own first users (its sheet, seed, format and window) with the
+batch engine, in memory, and scales what they made to the run's number of users: the first
+:data:`~generator.limits.CALIBRATION_USERS` while the number of users is still to be asked, a
+twentieth of a run whose size is known (:func:`sample_size`).  A user's events depend only on the
+seed and its number, so a calibration as large as the run is the run, and a smaller one a sample
+of it: within a few percent for the examples' heavy-tailed users at a thousand (README, *The
+estimate and the disk*).  Time is
 measured only when the caller passes a ``timer`` (the core never reads the clock itself); it is
 the calibration's time per user, times the users, divided among the workers that share them.
 
@@ -28,6 +30,8 @@ from .clock import DAY_MS
 from .errors import NoRoomError
 from .formats import FORMATS
 from .limits import (
+    CALIBRATION_MIN_USERS,
+    CALIBRATION_SHARE,
     CALIBRATION_USERS,
     CONFIRM_BYTES,
     CONFIRM_SECONDS,
@@ -132,9 +136,13 @@ def _parallel(users: int, chunk_users: int, workers: int) -> int:
 
 
 def sample_size(users: int) -> int:
-    """How many users calibrate a run of ``users``: its first CALIBRATION_USERS (all of a run
-    that small, whose estimate is then its exact count of events and bytes)."""
-    return max(1, min(users, CALIBRATION_USERS))
+    """How many users calibrate a run of ``users`` known before the estimate (given by a flag):
+    its first twentieth, at least CALIBRATION_MIN_USERS (all of a run that small, whose estimate
+    is then its exact count) and at most CALIBRATION_USERS.  A calibration of the whole run (or of
+    its first thousand users for a run of a thousand) doubled the work of every small run given
+    by flags: a twentieth keeps it to about 5%."""
+    share = max(CALIBRATION_MIN_USERS, min(CALIBRATION_USERS, users // CALIBRATION_SHARE))
+    return max(1, min(users, share))
 
 
 def calibrate(
@@ -146,8 +154,8 @@ def calibrate(
 ) -> Calibration:
     """Generate ``sample`` users of the run's sheet (by default :func:`sample_size` of the run's
     users), in its format, in memory; ``timer`` (seconds, e.g. ``time.perf_counter``) measures
-    them.  The result depends on the sheet, the format, gzip and the window, not on the number of
-    users, so one calibration serves every number of users asked."""
+    them.  For a given ``sample`` the result depends on the sheet, the format, gzip and the window,
+    not on the number of users, so one calibration serves every number of users asked."""
     params = params or Params(backfill_days=config.days)
     count = sample_size(config.users) if sample is None else max(1, sample)
     return _calibrate(
