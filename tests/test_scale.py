@@ -133,8 +133,9 @@ def test_a_dask_cluster_writes_the_same_bytes_as_a_local_run(tmp_path, monkeypat
     remote = str(tmp_path / "remote")
     generate(_config(local, 45, workers=1, chunk_users=SMALL_CHUNKS))
     generate(_config(str(tmp_path / "local-segment"), 300, format="segment", gzip=True))
+    # ":0", not None: None still takes 8787, and two such tests at once (xdist) collide on it.
     with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     ) as cluster:
         updates: list[ProgressUpdate] = []
         result = generate(
@@ -188,7 +189,7 @@ def test_a_dask_worker_lost_ends_the_run_with_one_message(tmp_path) -> None:
     out = str(tmp_path / "out")
     staged = os.path.join(out, STAGING, "events")
     with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     ) as cluster:
         victim = next(iter(cluster.workers.values())).process.pid
         killed = threading.Event()
