@@ -638,7 +638,7 @@ class BatchWalker:
         for row in walking[starts + self.spill > self.end_ms].tolist():
             batch.snapshots[row] = self._snapshot(batch, row)
         rates = churn_rates(self.params, lives, walking, days)
-        exits = exits_of(self.plan, lives.p[walking], rates)
+        exits = exits_of(self.plan, lives.p[walking], rates, batch.once_done[walking])
         over, final, words = self._days(batch, walking, days, starts, rates, written, part_of_row)
         for row in walking[over].tolist():
             batch.users[row].day_start = batch.snapshots.pop(row)

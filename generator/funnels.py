@@ -25,6 +25,7 @@ import functools
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from . import exact
 from .distributions import Ranked
@@ -34,6 +35,7 @@ from .spec import FINAL, FIRST, LIFECYCLE_KINDS, ONCE, Flow, Product
 
 MIN_CONVERSION_SHARE = 0.05  # a user's conversion is never below this share of the flow's
 P_LEVELS = 256  # tables that depend on p are built per 1/256 of p (a difference no data shows)
+ONCE_STATE_FLOWS = 8  # `once` flows whose state the `final` exit chance follows (2**8 columns)
 
 
 def p_level(p: float) -> int:
@@ -81,6 +83,11 @@ class FlowPlan:
         # Per flow, the number of steps whose completion changes the user (`once`, `final`), or -1.
         self.closes = [len(f.steps) if f.kind in (ONCE, FINAL) else -1 for f in flows]
         self.final_flows = tuple(i for i, f in enumerate(flows) if f.kind == FINAL)
+        # The `once` flows whose state (done or open) the `final` flows' exit chance follows: the
+        # first ONCE_STATE_FLOWS of them (a later one counts as open), one table column a state.
+        self.state_flows = tuple(i for i, f in enumerate(flows) if f.kind == ONCE)[
+            :ONCE_STATE_FLOWS
+        ]
         self.background = background_events(product)
         self.background_rank = Ranked.by_rank(len(self.background)) if self.background else None
         # The bursts inside a flow are other events: never one of that flow's own steps (a
@@ -106,6 +113,21 @@ class FlowPlan:
             )
         return found
 
+    def once_state(self, once_done: int) -> int:
+        """The column of :attr:`LevelTables.after_first` for a user whose completed ``once``
+        flows are ``once_done``: bit j set when the j-th of :attr:`state_flows` is done."""
+        state = 0
+        for j, flow in enumerate(self.state_flows):
+            state |= ((once_done >> flow) & 1) << j
+        return state
+
+    def once_states(self, once_done: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """:meth:`once_state` of an array of users."""
+        state = np.zeros(once_done.shape, dtype=np.int64)
+        for j, flow in enumerate(self.state_flows):
+            state |= ((once_done >> flow) & 1) << j
+        return state
+
     def final_start(self, rate: Number) -> Number:
         """Chance of a ``final`` flow's first step for users whose churn hazard is ``rate``."""
         start = self.params.final_start_per_rate * rate
@@ -126,17 +148,23 @@ class FlowPlan:
             found = _LEVEL_TABLES[key] = LevelTables(self)
         return found
 
-    def final_terms(self, p: float, chances: list[tuple[float, ...]]) -> tuple[float, float]:
-        """What :func:`final_exit` needs for a user of probability ``p``, computed once per level
-        of p: (the chance that a flow entry is a ``final`` flow that completes once its first
-        step succeeded, the number of flow entries of an active day).
+    def final_terms(
+        self, p: float, chances: list[tuple[float, ...]], once_done: int = 0
+    ) -> tuple[float, float]:
+        """What :func:`final_exit` needs for a user of probability ``p`` who completed the
+        ``once`` flows of ``once_done``, computed once per level of p and state: (the chance that
+        a flow entry is a ``final`` flow that completes once its first step succeeded, the
+        number of flow entries of an active day).
 
         Entries: a weekday's sessions times flows per session (their means); the draw by rank is
-        among the flows of a user whose `once` flows are done, as an engaged user's soon are.
+        among the flows the user may enter.  (Model 3 took every user's `once` flows as done:
+        a `final` flow's share was overestimated for the many whose `once` flow stays open, so
+        silent churn was cut by more than the `final` flow took, and a sheet with a rarely
+        completed `once` flow lost the users who should have joined before the window.)
         """
         if not self.final_flows:
             return 0.0, 0.0
-        open_flows = self.choices(sum(self.once_bit))
+        open_flows = self.choices(once_done)
         bounds = cumulative(rank_weights(len(open_flows)))
         after_first = 0.0
         for position, flow in enumerate(open_flows):
@@ -198,15 +226,23 @@ class LevelTables:
     def __init__(self, plan: FlowPlan) -> None:
         flows = len(plan.flows)
         self.chances = np.zeros((P_LEVELS, flows, plan.max_steps), dtype=np.float64)
-        self.after_first = np.zeros(P_LEVELS, dtype=np.float64)
+        states = 1 << len(plan.state_flows)  # column s: the `once` flows of bits s done
+        self.after_first = np.zeros((P_LEVELS, states), dtype=np.float64)
         self.entries = np.zeros(P_LEVELS, dtype=np.float64)
         self.rows: list[list[tuple[float, ...]]] = []
+        masks = [
+            sum(1 << flow for j, flow in enumerate(plan.state_flows) if state >> j & 1)
+            for state in range(states)
+        ]
         for level in range(P_LEVELS):
             chances = plan.chances(level_p(level))
             self.rows.append(chances)
             for flow, row in enumerate(chances):
                 self.chances[level, flow, : len(row)] = row
-            self.after_first[level], self.entries[level] = plan.final_terms(level_p(level), chances)
+            for state, mask in enumerate(masks):
+                self.after_first[level, state], self.entries[level] = plan.final_terms(
+                    level_p(level), chances, mask
+                )
         for table in (self.chances, self.after_first, self.entries):
             table.flags.writeable = False  # shared by every plan of the sheet in the process
 

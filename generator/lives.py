@@ -149,12 +149,15 @@ def churn_rates(params: Params, lives: Lives, rows: Ints, days: Ints) -> Floats:
     return rates
 
 
-def exits_of(plan: FlowPlan, p: Floats, rates: Floats) -> Floats:
-    """The chance that each day ends in a completed ``final`` flow (``funnels.final_exit``)."""
+def exits_of(plan: FlowPlan, p: Floats, rates: Floats, once_done: Ints | None = None) -> Floats:
+    """The chance that each day ends in a completed ``final`` flow (``funnels.final_exit``), for
+    users whose completed ``once`` flows are ``once_done`` (None: a day lived without its
+    flows, whose ``once`` flows stay open)."""
     tables = plan.levels
     levels = p_levels(p)
+    states = 0 if once_done is None else plan.once_states(once_done)
     exits: Floats = final_exit(
-        tables.after_first[levels], tables.entries[levels], plan.final_start(rates)
+        tables.after_first[levels, states], tables.entries[levels], plan.final_start(rates)
     )
     return exits
 

@@ -138,7 +138,7 @@ class Population:
             rate = self.life.rate(user, day, first_day)
             level = p_level(user.p)
             exits = final_exit(
-                float(tables.after_first[level]),
+                float(tables.after_first[level, 0]),  # lived without flows: `once` flows open
                 float(tables.entries[level]),
                 self.plan.final_start(rate),
             )

@@ -317,7 +317,9 @@ class Walker:
         for flow in plan.final_flows:  # a `final` flow's first step follows the churn hazard
             chances[flow] = (start_chance, *chances[flow][1:])
         exits = final_exit(
-            float(tables.after_first[level]), float(tables.entries[level]), start_chance
+            float(tables.after_first[level, plan.once_state(user.once_done)]),
+            float(tables.entries[level]),
+            start_chance,
         )
         next_start = zone.day_start(day + 1)
         weekend = weekday(day) >= 5

@@ -204,10 +204,12 @@ def test_command_line_continue(tmp_path, capsys) -> None:
     assert main(["--continue"]) == 2
 
 
-@pytest.mark.parametrize("model", [None, 2])
+@pytest.mark.parametrize("model", [None, 2, 3])
 def test_a_run_of_another_user_model_is_not_continued(tmp_path, capsys, model) -> None:
-    """A run of the first edition (no "model") or of model 2 (streams per user-day, not draws by
-    address: its saved days cannot be replayed) is refused, naming the models, folder untouched."""
+    """A run of the first edition (no "model"), of model 2 (streams per user-day, not draws by
+    address: its saved days cannot be replayed) or of model 3 (another chance of a `final` exit:
+    its days would not continue as one longer run) is refused, naming the models, folder
+    untouched."""
     folder = os.path.join(tmp_path, "out")
     first_run(folder, users=10)
     path = os.path.join(folder, "config", "run.json")
@@ -222,7 +224,7 @@ def test_a_run_of_another_user_model_is_not_continued(tmp_path, capsys, model) -
     before = tree_bytes(folder)
     assert main(["--continue", "--output", folder, "--end", "2026-11-25"]) == 2
     err = capsys.readouterr().err
-    assert f"model {model or 1}; this generator has model 3" in err and "start a new run" in err
+    assert f"model {model or 1}; this generator has model 4" in err and "start a new run" in err
     assert tree_bytes(folder) == before
 
 

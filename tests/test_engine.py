@@ -37,6 +37,7 @@ SHEETS = {
     "tiny": os.path.join(FIXTURES, "tiny"),
     "scopes": os.path.join(FIXTURES, "scopes"),
     "nokeys": os.path.join(FIXTURES, "nokeys"),
+    "rare-once": os.path.join(FIXTURES, "rare-once"),  # a `final` exit that follows `once` state
     **{
         f"sheets/{name}": os.path.join(ROOT, "benchmarks", "sheets", name)
         for name in ("first-edition", "large", "timezone", "tiny")

@@ -9,6 +9,7 @@ dozen times per user, users cancelled and kept ordering, no session crossed midn
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from collections import Counter, defaultdict
 
@@ -175,6 +176,71 @@ def test_the_population_is_there_when_the_window_opens(examples_run) -> None:
     assert sum(u["id"] in by_user for u in before) >= 0.9 * len(before), "still there"
     assert all(ms(e) >= start for uid in (u["id"] for u in before) for e in by_user.get(uid, []))
     assert not any(e["event"] == "Sign Up" for u in before for e in by_user.get(u["id"], []))
+
+
+def test_a_rarely_completed_once_flow_beside_a_final_one_keeps_the_population(
+    tmp_path_factory,
+) -> None:
+    """A fitness sheet (tests/fixtures/rare-once: `upgrade` once at 10%, `leave` final at 30%)
+    written by a tester: model 3 weighed the `final` flow's exit as if every user's `once` flow
+    were done, where most users' stays open; walked users churned less than the users already
+    there were sized for, and the window looked like a launch (7 to 14% joined before it, the
+    first week's DAU 0.41 to 0.57 of the last).  The exit now follows each user's own state."""
+    from generator import RunConfig, generate
+    from tests.helpers import FIXTURES
+
+    sheet = os.path.join(FIXTURES, "rare-once")
+    folder = str(tmp_path_factory.mktemp("rare-once") / "out")
+    result = generate(
+        RunConfig(
+            os.path.join(sheet, "events.csv"),
+            os.path.join(sheet, "flows.csv"),
+            os.path.join(sheet, "lookup.csv"),
+            3000,
+            folder,
+            1,
+            parse_iso("2026-11-29T00:00:00Z"),
+            workers=2,
+        )
+    )
+    assert 0.18 <= result.stats.joined_before / 3000 <= 0.35, result.stats.joined_before
+    dau: Counter[int] = Counter()
+    by_user: dict[str, set[int]] = defaultdict(set)
+    for event in read_events(folder):
+        by_user[str(event["userId"])].add(ms(event) // DAY_MS)
+    for days in by_user.values():
+        dau.update(days)
+    end_day = result.config.end_ms // DAY_MS
+    first = statistics.mean(dau[d] for d in range(end_day - 90, end_day - 83))
+    last = statistics.mean(dau[d] for d in range(end_day - 7, end_day))
+    assert 0.7 <= first / last <= 1.4, (first, last)
+    churned = result.stats.churned / 3000
+    assert 0.60 <= churned <= 0.80, churned
+
+
+def test_the_final_exit_follows_the_users_open_once_flows() -> None:
+    """With `upgrade` (once) open, `leave` (final) is one of four flows drawn by rank, not one of
+    three: its share, and the chance a day ends in it, are smaller."""
+    from generator.funnels import FlowPlan, level_p
+    from generator.loaders import load_product
+    from tests.helpers import FIXTURES
+
+    sheet = os.path.join(FIXTURES, "rare-once")
+    product = load_product(
+        *(os.path.join(sheet, f) for f in ("events.csv", "flows.csv", "lookup.csv"))
+    )
+    plan = FlowPlan(product, Params())
+    upgrade = next(i for i, f in enumerate(product.flows.flows) if f.name == "upgrade")
+    assert plan.state_flows == (upgrade,)
+    assert plan.once_state(0) == 0 and plan.once_state(1 << upgrade) == 1
+    assert plan.once_states(np.array([0, 1 << upgrade, 1 << upgrade | 1])).tolist() == [0, 1, 1]
+    tables = plan.levels
+    assert tables.after_first.shape == (256, 2)
+    assert (tables.after_first[:, 0] < tables.after_first[:, 1]).all()
+    chances = plan.chances(level_p(128))
+    open_share, _ = plan.final_terms(level_p(128), chances, 0)
+    done_share, _ = plan.final_terms(level_p(128), chances, 1 << upgrade)
+    assert open_share == tables.after_first[128, 0] and done_share == tables.after_first[128, 1]
 
 
 def test_lifecycle_flows_happen_once_first_and_last(examples_run) -> None:
