@@ -180,7 +180,8 @@ def funnels_table(result: RunResult, width: int) -> RenderableType:
     table = Table(
         title="Funnels",
         caption="Users: who reached the step at least once; Conversion: of the users at the step "
-        "before; Entries: times the step was reached",
+        "before; Entries: times the step was reached; under a flow's name, the share of its "
+        "entries that reached its last step (what the sheet's conversion sets)",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         title_justify="left",
@@ -193,7 +194,8 @@ def funnels_table(result: RunResult, width: int) -> RenderableType:
     most = max((max(counts, default=0) for counts in funnels), default=0)
     users_width = max(len("Users"), len(f"{max(stats.users, 1):,}"))
     entries_width = max(len("Entries"), len(f"{most:,}"))
-    flow_width = max((len(name_cell(f.name)) for f in flows), default=4)
+    finish_width = len("100.0% finish")
+    flow_width = max([finish_width, *(len(name_cell(f.name)) for f in flows)])
     event_width = max(
         (
             len(name_cell(f.steps[i]))
@@ -227,8 +229,13 @@ def funnels_table(result: RunResult, width: int) -> RenderableType:
                 continue
             people = users[step]
             before = users[step - 1] if step else None
+            flow_cell: str | Text = ""
+            if step == 0:
+                flow_cell = name_cell(flow.name)
+            elif step == 1 and counts[0]:  # the flow's own conversion: passes that finished
+                flow_cell = Text(f"{percent(counts[-1], counts[0])} finish", style="dim")
             cells: list[str | Text] = [
-                name_cell(flow.name) if step == 0 else "",
+                flow_cell,
                 str(step + 1),
                 name_cell(flow.steps[step]),
                 f"{people:,}",
