@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from dataclasses import replace
 
 from .csvtext import (
@@ -25,7 +26,17 @@ from .csvtext import (
 from .errors import InputError
 from .headers import apply_items, resolve_partners, split_header
 from .localtime import local_time_warnings
-from .spec import FLOW_KINDS, REPEAT, Column, EventsSpec, Flow, FlowsSpec, LookupSpec, Product
+from .spec import (
+    FLOW_KINDS,
+    REPEAT,
+    Column,
+    EventsSpec,
+    Flow,
+    FlowsSpec,
+    LookupSpec,
+    Product,
+    is_number_text,
+)
 
 SHARDKEYS_HEADERS = ("shardkeys", "shardkey")
 EVENT_HEADERS = ("event", "events", "eventname", "eventnames")
@@ -69,6 +80,36 @@ def _refuse_duplicate_columns(columns: list[Column], name: str, what: str) -> No
             row=1,
             column=columns[dup[1]].column,
         )
+
+
+# A cell that a spreadsheet shows as a number but is text here: a currency sign, a thousands or
+# decimal comma, a percent sign, a unit ("$9.99", "9,99", "1,000", "10%", "5+").
+_FORMATTED_NUMBER = re.compile(r"[^\d\s.,+-]{0,3}\s*[-+]?\d[\d.,\s]*\s*(%|[^\d\s.,]{0,3})")
+
+
+def mixed_type_warnings(columns: list[Column], name: str, what: str) -> list[str]:
+    """A column that holds plain numbers and text that looks like a number (Sheets exports a
+    currency cell as "$9.99") is written with both types, which a tool's charts and sums split:
+    said, not refused, since the sheet may mean it."""
+    found = []
+    for column in columns:
+        number = next((v for v in column.values if is_number_text(v)), None)
+        text = next(
+            (
+                v
+                for v in column.values
+                if not is_number_text(v) and _FORMATTED_NUMBER.fullmatch(v.strip())
+            ),
+            None,
+        )
+        if number is not None and text is not None:
+            found.append(
+                f"{name}, column {column.column}: {what} {shown(column.name)} has numbers "
+                f"({shown(number)}) and text that looks like one ({shown(text)}): the field is "
+                f"written with both types (a JSON number and a string); write every value as a "
+                f"plain number (9.99) if it is one"
+            )
+    return found
 
 
 def parse_events(text: str, name: str, warnings: list[str] | None = None) -> EventsSpec:
@@ -200,6 +241,7 @@ def parse_events(text: str, name: str, warnings: list[str] | None = None) -> Eve
                 row=1,
                 column=prop.column,
             )
+    warnings.extend(mixed_type_warnings(properties, name, "property"))
     return EventsSpec(
         source=name,
         primary_key=primary,
@@ -427,6 +469,7 @@ def parse_lookup(
             )
     if not attributes:
         warnings.append(f"{name}: the lookup table has no attributes; users get none")
+    warnings.extend(mixed_type_warnings(attributes, name, "attribute"))
     stem = os.path.splitext(os.path.basename(name))[0] or "lookup"
     return LookupSpec(source=name, name=stem, attributes=tuple(attributes))
 

@@ -78,6 +78,40 @@ def test_duplicate_event_names_warn_once_and_keep_the_first() -> None:
     ]
 
 
+@pytest.mark.parametrize("cell", ["$9.99", "9,99", "1,000", "10%", "€ 5", "5+", "4.2.0"])
+def test_a_column_of_numbers_with_a_formatted_one_is_a_warning(cell: str) -> None:
+    """Sheets exports a currency cell as "$9.99": beside 59.99 the field would be a string on
+    some events and a number on others.  Said, with the column and both values, not refused."""
+    warnings: list[str] = []
+    text = f'shardkeys,event,price\nuserId,Buy,59.99\n,Sell,"{cell}"\n'
+    spec = parse_events(text, "e.csv", warnings)
+    assert spec.properties[0].values == ("59.99", cell)
+    assert warnings == [
+        f"e.csv, column 3: property 'price' has numbers ('59.99') and text that looks like one "
+        f"('{cell}'): the field is written with both types (a JSON number and a string); write "
+        f"every value as a plain number (9.99) if it is one"
+    ]
+
+
+@pytest.mark.parametrize(
+    "cells", [("59.99", "9.99"), ("$9.99", "$59.99"), ("3", "none"), ("18-24", "65+")]
+)
+def test_a_column_of_one_type_is_not_a_warning(cells: tuple[str, str]) -> None:
+    warnings: list[str] = []
+    parse_events(f"shardkeys,event,v\nuserId,Buy,{cells[0]}\n,Sell,{cells[1]}\n", "e.csv", warnings)
+    lookup_warnings: list[str] = []
+    events = parse_events("shardkeys,event\nuserId,Buy\n", "e.csv")
+    parse_lookup(f"v\n{cells[0]}\n{cells[1]}\n", "l.csv", events, lookup_warnings)
+    assert warnings == [] and lookup_warnings == []
+
+
+def test_a_lookup_attribute_of_numbers_and_formatted_ones_is_a_warning() -> None:
+    warnings: list[str] = []
+    events = parse_events("shardkeys,event\nuserId,Buy\n", "e.csv")
+    parse_lookup("household_size\n1\n2\n5+\n", "l.csv", events, warnings)
+    assert len(warnings) == 1 and "attribute 'household_size' has numbers ('1')" in warnings[0]
+
+
 def test_property_named_like_a_shard_key_is_refused() -> None:
     with pytest.raises(InputError, match="same name as the field 'userId'"):
         parse_events("shardkeys,event,userid\nuserId,Login,x\n", "e.csv")
