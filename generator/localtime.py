@@ -36,6 +36,7 @@ COUNTRY_HEADERS = ("country", "countrycode")
 _EPOCH = date(1970, 1, 1)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 _SHOWN_UNKNOWN = 5  # values quoted in the warning
+_SHOWN_COUNTRIES = 12  # countries shown with their zone by --check
 
 
 def _tzdata_text(*parts: str) -> str:
@@ -131,15 +132,23 @@ class LocalTimeSource:
     how: str  # "timezone", "country" or "" (UTC)
     zones: tuple[str, ...]  # per value of the attribute, in rank order: its zone (UTC if unknown)
     unknown: tuple[str, ...]  # values that name no zone or country
+    values: tuple[str, ...] = ()  # the attribute's values, in rank order (beside ``zones``)
 
     def describe(self) -> str:
+        """A country's zone is the first zone.tab lists (Australia's is Lord Howe), so each
+        country is shown with its zone: a user can see it before the data does."""
         if self.attribute is None:
             return "UTC for every user (no 'timezone' or 'country' lookup attribute)"
         distinct = len(set(self.zones))
-        return (
+        text = (
             f"from lookup attribute {shown(self.name)} ({self.how}): {distinct} "
             f"zone{'s' if distinct != 1 else ''}"
         )
+        if self.how == "country" and self.values:
+            pairs = [f"{v} {z}" for v, z in zip(self.values, self.zones)][:_SHOWN_COUNTRIES]
+            more = len(self.values) - _SHOWN_COUNTRIES
+            text += " (" + ", ".join(pairs) + (f", and {more} more" if more > 0 else "") + ")"
+        return text
 
 
 def local_time_source(lookup: LookupSpec) -> LocalTimeSource:
@@ -158,7 +167,9 @@ def local_time_source(lookup: LookupSpec) -> LocalTimeSource:
                 if zone is None:
                     unknown.append(value)
                 zones.append(zone or UTC_KEY)
-            return LocalTimeSource(position, attribute.name, how, tuple(zones), tuple(unknown))
+            return LocalTimeSource(
+                position, attribute.name, how, tuple(zones), tuple(unknown), attribute.values
+            )
     return LocalTimeSource(None, "", "", (), ())
 
 

@@ -371,6 +371,7 @@ def test_check_shows_what_the_files_hold(capsys: pytest.CaptureFixture[str]) -> 
     assert "row 2: 'weekly order' (conversion 12%): 'App Open' > 'Browse Menu' >" in out
     assert "row 8: 'leave' (final, conversion 20%): 'Contact Support' >" in out
     assert "local time: from lookup attribute 'country'" in out
+    assert "(US America/New_York, GB Europe/London, DE Europe/Berlin," in out  # each country's zone
     assert "Lookup table:" in out and "(written as lookup_table/lookup_table.csv)" in out
     assert "Warnings: none" in out
 
@@ -554,3 +555,16 @@ def test_a_lookup_name_is_checked_against_the_output_folder_s_own_limit(
         check_output_names(lookup, out)
     assert asked == [os.fspath(tmp_path)]
     check_output_names(LookupSpec("l.csv", "l" * 131, ()), out)  # 131 + 12 = 143 bytes
+
+
+def test_check_names_the_zone_of_each_country_and_counts_the_rest() -> None:
+    """zone.tab starts Australia at Lord Howe: --check says so before the data does."""
+    from generator.localtime import LocalTimeSource
+
+    countries = tuple(f"C{i}" for i in range(14))
+    source = LocalTimeSource(0, "country", "country", ("Z",) * 14, (), countries)
+    text = source.describe()
+    assert text.startswith("from lookup attribute 'country' (country): 1 zone (C0 Z, C1 Z,")
+    assert text.endswith("C11 Z, and 2 more)")
+    zones = LocalTimeSource(0, "tz", "timezone", ("Europe/Paris",), (), ("Europe/Paris",))
+    assert zones.describe() == "from lookup attribute 'tz' (timezone): 1 zone"
