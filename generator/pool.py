@@ -15,6 +15,9 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -78,15 +81,16 @@ def run_chunks(job: Job, workers: int, on_progress: Report) -> dict[int, ChunkRe
     processes: list[Any] = []
     pipes: dict[Connection, Any] = {}
     try:
-        for _ in range(count):
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_worker, args=(job, queue, writer, os.getpid()), daemon=True
-            )
-            process.start()
-            writer.close()
-            processes.append(process)
-            pipes[reader] = process
+        with _signals_held():
+            for _ in range(count):
+                reader, writer = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=_worker, args=(job, queue, writer, os.getpid()), daemon=True
+                )
+                process.start()
+                writer.close()
+                processes.append(process)
+                pipes[reader] = process
         return _collect(pipes, len(job.chunks), on_progress)
     finally:
         for process in processes:
@@ -171,6 +175,33 @@ def _death(exitcode: int | None) -> str:
         f"a worker process {cause}; the run was stopped and no incomplete file was kept. "
         f"Run it again, with fewer --workers if memory is short"
     )
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the workers are forked, then take effect.
+
+    A KeyboardInterrupt raised inside ``os.fork``'s at-fork hooks left the logging module's lock
+    held, and the run hung instead of ending (once in a few runs on a loaded machine); one that
+    reached a new worker before it ignored SIGINT printed a traceback.  Meanwhile a signal is only
+    noted (a worker forked then inherits that harmless handler until it sets its own), and the
+    first one noted is raised again here once the workers are started.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread: nothing to hold
+        return
+    noted: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, _: noted.append(number)) for sig in _HELD}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if noted:
+            signal.raise_signal(noted[0])
 
 
 def _die_with_parent(parent: int) -> None:
