@@ -97,7 +97,10 @@ def run_chunks(job: Job, workers: int, on_progress: Report) -> dict[int, ChunkRe
             if process.is_alive():
                 process.terminate()
         for process in processes:
-            process.join()
+            process.join(_TERMINATE_WAIT_SECONDS)
+            if process.is_alive():  # it did not end on SIGTERM: never wait for ever
+                process.kill()
+                process.join()
         for reader in pipes:
             reader.close()
         queue.close()
@@ -178,6 +181,7 @@ def _death(exitcode: int | None) -> str:
 
 
 _HELD = (signal.SIGINT, signal.SIGTERM)
+_TERMINATE_WAIT_SECONDS = 10  # a worker given SIGTERM that has not ended by then is killed
 
 
 @contextmanager
@@ -187,14 +191,26 @@ def _signals_held() -> Iterator[None]:
     A KeyboardInterrupt raised inside ``os.fork``'s at-fork hooks left the logging module's lock
     held, and the run hung instead of ending (once in a few runs on a loaded machine); one that
     reached a new worker before it ignored SIGINT printed a traceback.  Meanwhile a signal is only
-    noted (a worker forked then inherits that harmless handler until it sets its own), and the
-    first one noted is raised again here once the workers are started.
+    noted, and the first one noted is raised again here once the workers are started.  A worker
+    forked meanwhile inherits the handler until it sets its own: there it ignores Ctrl-C and dies
+    of SIGTERM, as it will after (noting a SIGTERM there once left a worker the parent was
+    waiting for running).
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers belong to the main thread: nothing to hold
         return
     noted: list[int] = []
-    previous = {sig: signal.signal(sig, lambda number, _: noted.append(number)) for sig in _HELD}
+    owner = os.getpid()
+
+    def note(number: int, _frame: Any) -> None:
+        if os.getpid() == owner:
+            noted.append(number)
+        elif number == signal.SIGTERM:  # a worker not yet in _worker: the parent ends it so
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+        # (SIGINT in such a worker: ignored, as _worker will ignore it)
+
+    previous = {sig: signal.signal(sig, note) for sig in _HELD}
     try:
         yield
     finally:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -112,6 +113,38 @@ def test_ctrl_c_while_the_workers_are_forked_takes_effect_after_it() -> None:
     assert reached and signal.getsignal(signal.SIGINT) is handler
     with _signals_held():  # nothing noted, nothing raised
         pass
+
+
+def _sleep_in_a_worker(started: Any) -> None:
+    started.set()
+    time.sleep(60)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+def test_a_worker_forked_while_signals_are_held_ignores_ctrl_c_and_dies_of_sigterm() -> None:
+    """Until a worker sets its own handlers it has the parent's noting one: a SIGTERM it only
+    noted left it running while the run waited for it (a hang, once in CI)."""
+    import multiprocessing
+
+    from generator.pool import _signals_held
+
+    context = multiprocessing.get_context("fork")
+    started = context.Event()
+    with _signals_held():
+        worker = context.Process(target=_sleep_in_a_worker, args=(started,), daemon=True)
+        worker.start()
+    try:
+        # Once it runs Python: a signal in the first instants after fork is lost (CPython clears
+        # the flags a handler set), which is why the pool kills a worker that outlives SIGTERM.
+        assert started.wait(30) and worker.pid is not None
+        os.kill(worker.pid, signal.SIGINT)  # ignored: Ctrl-C is the parent's to handle
+        os.kill(worker.pid, signal.SIGTERM)  # (delivered after SIGINT: lower numbers first)
+        worker.join(30)
+        assert worker.exitcode == -signal.SIGTERM, "a KeyboardInterrupt would exit 1"
+    finally:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def test_a_missing_dask_install_is_one_clear_message(tmp_path, monkeypatch) -> None:
