@@ -6,7 +6,10 @@ from __future__ import annotations
 import glob
 import gzip
 import os
-from collections.abc import Iterator
+import select
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -155,6 +158,47 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry))
     return found
+
+
+def wait_until(
+    condition: Callable[[], bool], process: subprocess.Popen[Any], seconds: float = 60
+) -> None:
+    """Wait until ``condition`` holds while ``process`` runs.  Between checks the wait is on the
+    process itself, so its end ends the wait at once (an AssertionError: the moment never came)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        try:
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            assert time.monotonic() < deadline, f"not seen within {seconds} s"
+            continue
+        raise AssertionError(f"the run ended (status {process.returncode}) before the moment came")
+
+
+def wait_gone(pids: list[int], seconds: float = 10) -> None:
+    """Wait until every process of ``pids`` (not our children: a run's workers) has ended, on
+    their pidfds (Linux 5.3+; elsewhere, on /proc) rather than with a guessed sleep."""
+    deadline = time.monotonic() + seconds
+    handles = []
+    for pid in pids:
+        try:
+            handles.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue  # gone already
+        except (AttributeError, OSError):
+            handles = []
+            break
+    try:
+        waiting = list(handles)
+        while waiting and time.monotonic() < deadline:
+            ready, _, _ = select.select(waiting, [], [], deadline - time.monotonic())
+            waiting = [fd for fd in waiting if fd not in ready]
+        if not handles:  # no pidfds here: the zombie state in /proc says it
+            while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+                select.select([], [], [], 0.05)
+    finally:
+        for fd in handles:
+            os.close(fd)
 
 
 def alive(pid: int) -> bool:

@@ -37,6 +37,8 @@ from tests.helpers import (
     continue_run,
     examples_config,
     tree_bytes,
+    wait_gone,
+    wait_until,
 )
 
 # Big enough to take about two seconds and three chunks (so the worker pool is used), small enough
@@ -121,7 +123,10 @@ def test_runs_killed_at_random_moments_leave_a_recognisable_folder(
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        time.sleep(rng.uniform(0.0, 1.2 * duration))  # some kills land after the end
+        try:  # the kill's moment, drawn; some land after the end (the wait ends with the run)
+            process.wait(timeout=rng.uniform(0.0, 1.2 * duration))
+        except subprocess.TimeoutExpired:
+            pass
         workers = children(process.pid)
         try:
             if group:
@@ -154,9 +159,7 @@ def test_runs_killed_at_random_moments_leave_a_recognisable_folder(
             # Its own staging folder is gone; an earlier run's is still there only when this one
             # was cancelled before it touched the folder (while it loaded and estimated).
             assert not os.path.exists(os.path.join(out, STAGING)) or digest(out) == before_files
-        deadline = time.monotonic() + 10
-        while any(alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_gone(workers)
         assert not [w for w in workers if alive(w)], "workers die with their run"
         if after is FolderState.INCOMPLETE:
             refused = subprocess.run(command(out, force=False), capture_output=True, text=True)
@@ -445,16 +448,6 @@ def test_a_staging_folder_that_cannot_be_finished_is_not_left_behind(
 # -- a worker that dies, two runs into one folder --------------------------------------------------
 
 
-def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
-    """Wait until ``condition`` holds, checking each time the process has had a moment to run."""
-    while not condition():
-        try:
-            process.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            continue
-        raise AssertionError(f"the run ended (status {process.returncode}) before the moment came")
-
-
 def _writing(out: str) -> bool:
     return bool(glob.glob(os.path.join(out, STAGING, "events", "*")))
 
@@ -466,7 +459,7 @@ def test_a_worker_killed_ends_the_run_with_one_message(tmp_path: os.PathLike[str
     run = subprocess.Popen(
         command(out, force=False), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    _wait_until(lambda: len(children(run.pid)) >= 2 and _writing(out), run)
+    wait_until(lambda: len(children(run.pid)) >= 2 and _writing(out), run)
     os.kill(children(run.pid)[0], signal.SIGKILL)
     _, err = run.communicate(timeout=120)
     assert run.returncode == 1, err
@@ -496,7 +489,7 @@ def test_a_run_started_while_another_writes_the_folder_is_refused(
         command(out, users=20_000), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     try:
-        _wait_until(lambda: _writing(out), first)
+        wait_until(lambda: _writing(out), first)
         # Held still while the second run starts: the batch engine can finish a run sooner
         # than a second interpreter starts, and the race needs the first run mid-write.
         paused = [first.pid, *children(first.pid)]

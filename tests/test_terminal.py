@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 import orjson
@@ -28,7 +27,7 @@ import pytest
 
 from generator import RunConfig, calibrate, load_product, parse_iso
 from generator.limits import CALIBRATION_USERS
-from tests.helpers import END, EXAMPLES, FIXTURES, ROOT, example, read_events
+from tests.helpers import END, EXAMPLES, FIXTURES, ROOT, example, read_events, wait_until
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 ENTER, DOWN, CTRL_C, TAB = "\r", "\x1b[B", "\x03", "\t"
@@ -475,9 +474,8 @@ def test_sigterm_in_the_middle_of_a_run_is_a_cancel(checkout: str, here: str) ->
         text=True,
     )  # fmt: skip
     staging = os.path.join(here, "out", ".event-generator-incomplete", "events")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (os.path.isdir(staging) and os.listdir(staging)):
-        time.sleep(0.02)  # until the first events file is being written
+    # Until the first events file is being written.
+    wait_until(lambda: os.path.isdir(staging) and bool(os.listdir(staging)), child)
     child.send_signal(signal.SIGTERM)
     _out, err = child.communicate(timeout=60)
     assert child.returncode == 130 and err.strip() == "Cancelled"
