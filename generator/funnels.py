@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -113,19 +114,17 @@ class FlowPlan:
             )
         return found
 
-    def once_state(self, once_done: int) -> int:
-        """The column of :attr:`LevelTables.after_first` for a user whose completed ``once``
-        flows are ``once_done``: bit j set when the j-th of :attr:`state_flows` is done."""
-        state = 0
+    @overload
+    def once_state(self, once_done: int) -> int: ...
+    @overload
+    def once_state(self, once_done: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
+    def once_state(self, once_done: Any) -> Any:
+        """The column of :attr:`LevelTables.after_first` for users (one, or an array of them)
+        whose completed ``once`` flows are ``once_done``: bit j set when the j-th of
+        :attr:`state_flows` is done."""
+        state = once_done & 0
         for j, flow in enumerate(self.state_flows):
-            state |= ((once_done >> flow) & 1) << j
-        return state
-
-    def once_states(self, once_done: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """:meth:`once_state` of an array of users."""
-        state = np.zeros(once_done.shape, dtype=np.int64)
-        for j, flow in enumerate(self.state_flows):
-            state |= ((once_done >> flow) & 1) << j
+            state = state | ((once_done >> flow) & 1) << j
         return state
 
     def final_start(self, rate: Number) -> Number:

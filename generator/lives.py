@@ -155,7 +155,7 @@ def exits_of(plan: FlowPlan, p: Floats, rates: Floats, once_done: Ints | None = 
     flows, whose ``once`` flows stay open)."""
     tables = plan.levels
     levels = p_levels(p)
-    states = 0 if once_done is None else plan.once_states(once_done)
+    states = 0 if once_done is None else plan.once_state(once_done)
     exits: Floats = final_exit(
         tables.after_first[levels, states], tables.entries[levels], plan.final_start(rates)
     )

@@ -233,7 +233,7 @@ def test_the_final_exit_follows_the_users_open_once_flows() -> None:
     upgrade = next(i for i, f in enumerate(product.flows.flows) if f.name == "upgrade")
     assert plan.state_flows == (upgrade,)
     assert plan.once_state(0) == 0 and plan.once_state(1 << upgrade) == 1
-    assert plan.once_states(np.array([0, 1 << upgrade, 1 << upgrade | 1])).tolist() == [0, 1, 1]
+    assert plan.once_state(np.array([0, 1 << upgrade, 1 << upgrade | 1])).tolist() == [0, 1, 1]
     tables = plan.levels
     assert tables.after_first.shape == (256, 2)
     assert (tables.after_first[:, 0] < tables.after_first[:, 1]).all()
